@@ -1,0 +1,160 @@
+"""The `erhai` command line (also `python -m sim`).
+
+Bad input of any kind ends with one message per problem on stderr and exit
+status 2; a traceback means a bug in Erhai, not in the scenario.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import yaml
+
+from sim import __version__
+from sim.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args) or 0
+    except UserError as exc:
+        print(f"erhai: {exc}" if not exc.problems else str(exc), file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("erhai: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="erhai", description="Stochastic simulator of China's two-child policy.")
+    parser.add_argument("--version", action="version", version=f"erhai {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check scenario files")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.set_defaults(command=_validate)
+
+    show = commands.add_parser("show", help="print a scenario as resolved (after extends) as YAML")
+    show.add_argument("file", type=Path, metavar="FILE")
+    show.set_defaults(command=_show)
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of the scenario format")
+    schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    schema.set_defaults(command=_schema)
+
+    population = commands.add_parser("population", help="summarise a scenario's synthetic base population")
+    population.add_argument("file", type=Path, metavar="FILE")
+    population.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    population.add_argument("--seed", type=int, help="seed for the synthesis (default: the scenario's)")
+    population.add_argument("--population-size", type=_positive_int, metavar="N",
+                            help="rescale the base population to N people")
+    population.set_defaults(command=_population)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def _validate(args) -> int:
+    from sim.loading import load_scenario
+
+    failed = False
+    for file in args.files:
+        try:
+            load_scenario(file)
+            print(f"ok {file}")
+        except UserError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = True
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _show(args) -> None:
+    from sim.loading import load_scenario
+
+    data = load_scenario(args.file).model_dump(mode="json")
+    print(yaml.safe_dump(_relative_paths(data), sort_keys=False, allow_unicode=True), end="")
+
+
+def _relative_paths(data):
+    if isinstance(data, dict):
+        return {k: _relative(v) if k.endswith("_file") else _relative_paths(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_relative_paths(v) for v in data]
+    return data
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _schema(args) -> None:
+    from sim.scenario import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2, default=str) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text, end="")
+
+
+def _population(args) -> None:
+    from sim.indicators import population_summary
+    from sim.inputs import realize
+    from sim.loading import load_scenario
+    from sim.synthesis import synthesize
+
+    scenario, _ = realize(load_scenario(args.file))
+    seed = scenario.ensemble.seed if args.seed is None else args.seed
+    synthesis = synthesize(scenario, np.random.default_rng(seed), args.population_size)
+    summary = population_summary(synthesis.population)
+    births = synthesis.births_last_year
+    summary["births_last_12_months"] = {"total": int(births.sum()), "order1": int(births[0]),
+                                        "order2": int(births[1]), "order3plus": int(births[2])}
+    summary["family_formation_delay_years"] = round(synthesis.family_formation_delay_years, 3)
+    summary["base_date"] = synthesis.base_date.isoformat()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_population(summary)
+
+
+def _print_population(s: dict) -> None:
+    births = s["births_last_12_months"]
+    lines = [
+        f"Base population on {s['base_date']}",
+        f"  size                     {s['size']:>10,}",
+        f"  aged 0-14                {s['share_0_14']:>10.2%}",
+        f"  aged 15-64               {s['share_15_64']:>10.2%}",
+        f"  aged 65+                 {s['share_65plus']:>10.2%}",
+        f"  married women 15-49      {s['married_women_15_49']:>10,}",
+        f"  sex ratio (M per 100 F)  {s['sex_ratio']:>10.1f}",
+        f"  urban hukou              {s['urban_share']:>10.2%}",
+        f"  pregnant women           {s['pregnant_women']:>10,}",
+        f"  births, last 12 months   {births['total']:>10,}  (order 1: {births['order1'] / births['total']:.1%}, "
+        f"2: {births['order2'] / births['total']:.1%}, 3+: {births['order3plus'] / births['total']:.1%})",
+        f"  couples 15-49, both only children  {s['couples_15_49']['both_only_children']:.1%}; "
+        f"either {s['couples_15_49']['either_only_child']:.1%}",
+        f"  family formation delay against the 2010 census pattern: {s['family_formation_delay_years']:+.2f} years",
+        "",
+        "Women 15-49 by parity",
+        f"  {'age':<8}" + "".join(f"{p:>9}" for p in ("0", "1", "2", "3+")),
+    ]
+    for group, row in s["women_15_49_by_parity"].items():
+        lines.append(f"  {group:<8}" + "".join(f"{row[p]:>9,}" for p in ("0", "1", "2", "3+")))
+    print("\n".join(lines))

@@ -1,0 +1,219 @@
+"""Read scenario files: YAML (safe loader only), `extends` inheritance, and errors with lines.
+
+A variant names its base with `extends: base.yaml` and states only what
+differs; mappings are merged key by key, anything else (numbers, lists,
+distributions given as a number) replaces the base value. Keys ending in
+`_file` are paths relative to the file that sets them.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.distributions import DISTRIBUTIONS, NUMBER_TAG
+from sim.errors import Problem, UserError
+from sim.scenario import Scenario
+
+Key = tuple[str, ...]
+_UNION_TAGS = set(DISTRIBUTIONS) | {NUMBER_TAG}
+
+
+@dataclass
+class Source:
+    """Resolved scenario data and, for every key, the file and line that set it."""
+
+    data: dict[str, Any]
+    origins: dict[Key, tuple[Path, int]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def locate(self, key: Key) -> tuple[Path, int]:
+        """The line that set `key`, or of its nearest parent that exists."""
+        for n in range(len(key), 0, -1):
+            if key[:n] in self.origins:
+                return self.origins[key[:n]]
+        return self.files[-1], 1
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    source = resolve(Path(path))
+    try:
+        return Scenario.model_validate(source.data)
+    except ValidationError as exc:
+        raise UserError(_problems(exc, source)) from None
+
+
+def content_hash(scenario: Scenario) -> str:
+    """sha256 of the resolved scenario, independent of key order and file layout."""
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
+    path = path.resolve()
+    node, data = _read_yaml(path)
+    own = Source(data, _lines(node, path), [path])
+    _resolve_file_keys(own.data, path.parent)
+    base_name = own.data.pop("extends", None)
+    if base_name is None:
+        return own
+    line = own.origins[("extends",)][1]
+    if not isinstance(base_name, str):
+        raise UserError([Problem(path, line, "extends", "expected the name of a scenario file, e.g. base.yaml")])
+    base_path = (path.parent / base_name).resolve()
+    if base_path in (*_chain, path):
+        cycle = " -> ".join(p.name for p in (*_chain, path, base_path))
+        raise UserError([Problem(path, line, "extends", f"inheritance cycle: {cycle}")])
+    if not base_path.is_file():
+        raise UserError([Problem(path, line, "extends", f"base file '{base_name}' not found (looked for {base_path})")])
+    base = resolve(base_path, (*_chain, path))
+    return Source(_deep_merge(base.data, own.data), {**base.origins, **own.origins}, [*base.files, path])
+
+
+def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError([Problem(path, 1, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError([Problem(path, 1, "", f"cannot read the file: {exc}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise UserError([Problem(path, line, "", f"not valid YAML: {reason}")]) from None
+    if node is None:
+        raise UserError([Problem(path, 1, "", "the file is empty; expected a scenario mapping "
+                                 "(name, period, population, ...) or `extends: base.yaml` and overrides")])
+    if not isinstance(data, dict):
+        raise UserError([Problem(path, node.start_mark.line + 1, "",
+                                 f"expected a mapping of scenario sections at the top, got a {type(data).__name__}")])
+    return node, data
+
+
+def _lines(node: yaml.Node, path: Path, key: Key = ()) -> dict[Key, tuple[Path, int]]:
+    """Map each key path to its line; duplicate keys are errors, not silent overrides."""
+    lines: dict[Key, tuple[Path, int]] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*key, str(key_node.value))
+            if child in lines:
+                raise UserError([Problem(path, key_node.start_mark.line + 1, ".".join(child),
+                                         f"duplicate key (first set on line {lines[child][1]})")])
+            lines[child] = (path, key_node.start_mark.line + 1)
+            lines.update(_lines(value_node, path, child))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            child = (*key, str(i))
+            lines[child] = (path, item.start_mark.line + 1)
+            lines.update(_lines(item, path, child))
+    return lines
+
+
+def _resolve_file_keys(data: Any, directory: Path) -> None:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if isinstance(k, str) and k.endswith("_file") and isinstance(v, str):
+                data[k] = str((directory / v).resolve())
+            else:
+                _resolve_file_keys(v, directory)
+    elif isinstance(data, list):
+        for item in data:
+            _resolve_file_keys(item, directory)
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for k, v in override.items():
+        merged[k] = _deep_merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def _problems(exc: ValidationError, source: Source) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        key = _data_key(err["loc"], source.data)
+        file, line = source.locate(key)
+        problems.append(Problem(file, line, ".".join(key), _message(err, key, source.data)))
+    return sorted(set(problems), key=lambda p: (str(p.file), p.line, p.field))
+
+
+def _data_key(loc: tuple, data: Any) -> Key:
+    """The error location as keys of the input, without pydantic's union-branch names."""
+    key: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            match = next((k for k in node if str(k) == str(part)), None)
+            if match is not None:
+                key.append(str(part))
+                node = node[match]
+                continue
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            key.append(str(part))
+            node = node[part]
+            continue
+        if isinstance(part, str) and (part in _UNION_TAGS or "[" in part):
+            continue
+        key.append(str(part))  # a missing field: name it
+        node = None
+    return tuple(key)
+
+
+def _message(err: dict, key: Key, data: dict) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(key[:-1], data)
+        close = difflib.get_close_matches(key[-1], allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key{hint} (allowed here: {', '.join(allowed)})"
+    if kind == "missing":
+        return "required field is missing"
+    text = err["msg"].removeprefix("Value error, ")
+    if kind not in ("dist_missing", "dist_unknown", "union_tag_invalid") and "input" in err \
+            and not isinstance(err["input"], (dict, list)):
+        text += f"; got {err['input']!r}"
+    return text
+
+
+def _allowed_keys(key: Key, data: dict) -> list[str]:
+    """Field names of the model that sits at `key` in the scenario."""
+    node: Any = data
+    for part in key:
+        node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+    if isinstance(node, dict) and node.get("dist") in DISTRIBUTIONS:
+        return sorted(DISTRIBUTIONS[node["dist"]].model_fields)
+    annotation: Any = Scenario
+    for part in key:
+        model = _model_in(annotation)
+        if model is not None and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+        else:
+            annotation = _item_type(annotation)
+    model = _model_in(annotation)
+    return sorted(model.model_fields) if model else []
+
+
+def _item_type(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    return args[-1] if args else annotation
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,91 @@
+"""The people of a scenario as columns: one numpy array per attribute.
+
+A person's id is their row: ids are stable for the whole run, the dead keep
+their row with `alive` false, and newborns and migrants are appended. Arrays
+grow by doubling so appending a month's births costs no copy most months.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+FEMALE, MALE = 0, 1
+URBAN, RURAL = 0, 1
+SINGLE, MARRIED, WIDOWED = 0, 1, 2
+NO_SPOUSE = -1
+NO_BIRTH = -1  # months_since_birth of a woman who has not given birth
+
+# name: (dtype, value for new rows)
+COLUMNS: dict[str, tuple[type, int | bool]] = {
+    "alive": (np.bool_, True),
+    "age_months": (np.int16, 0),
+    "sex": (np.int8, FEMALE),
+    "residence": (np.int8, URBAN),
+    "marital": (np.int8, SINGLE),
+    "parity": (np.int8, 0),
+    "sons": (np.int8, 0),
+    "months_since_birth": (np.int16, NO_BIRTH),
+    "months_pregnant": (np.int8, 0),
+    "only_child": (np.bool_, False),
+    "spouse": (np.int32, NO_SPOUSE),
+}
+
+
+class Population:
+    """Columns of people; `pop.age_months` is a view of the first `len(pop)` rows."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        unknown = set(columns) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown population columns {sorted(unknown)}")
+        sizes = {len(v) for v in columns.values()}
+        if len(sizes) != 1:
+            raise ValueError("population columns differ in length")
+        self._count = sizes.pop()
+        self._data = {
+            name: np.asarray(columns[name], dtype) if name in columns else np.full(self._count, default, dtype)
+            for name, (dtype, default) in COLUMNS.items()
+        }
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is None or name not in data:
+            raise AttributeError(name)
+        return data[name][: self._count]
+
+    def columns(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name in COLUMNS:
+            yield name, getattr(self, name)
+
+    @property
+    def active(self) -> np.ndarray:
+        """Ids of the living."""
+        return np.flatnonzero(self.alive)
+
+    def add(self, count: int, **values: np.ndarray | int) -> np.ndarray:
+        """Append `count` people; unnamed columns take their default. Returns the new ids."""
+        start, stop = self._count, self._count + count
+        capacity = len(self._data["alive"])
+        if stop > capacity:
+            new_capacity = max(stop, 2 * capacity)
+            for name, column in self._data.items():
+                grown = np.full(new_capacity, COLUMNS[name][1], column.dtype)
+                grown[:start] = column[:start]
+                self._data[name] = grown
+        for name, (_, default) in COLUMNS.items():
+            self._data[name][start:stop] = values.get(name, default)
+        self._count = stop
+        return np.arange(start, stop)
+
+    def nbytes(self) -> int:
+        return sum(column.nbytes for column in self._data.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(dict(self.columns()))
+        frame.index.name = "id"
+        return frame

@@ -1,0 +1,271 @@
+"""The scenario format: what an analyst may write in a scenario YAML file.
+
+Every section is a pydantic model that forbids unknown keys. Units are in the
+field names (`_months`, `_years`, `_permille`, `_share`); sex ratios are males
+per 100 females. Numbers that are not known exactly are `Uncertain` and may be
+given as distributions (see `sim.distributions`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.distributions import NonNegative, Number, Positive, Probability, Uncertain, bounded
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+Months = Annotated[StrictInt, Field(ge=0, le=600)]
+ReproductiveAge = Annotated[Number, Field(ge=12, le=55)]
+SexRatio = bounded(80.0, 250.0)
+
+
+class Period(Section):
+    """Simulated time. The base population is the state at the end of the day before `start`."""
+
+    start: dt.date = Field(description="first simulated day; the base population is the state just before it")
+    end: dt.date = Field(description="last simulated day (inclusive)")
+    time_step_months: Literal[1, 3, 6, 12] = Field(1, description="months per model step")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end <= self.start:
+            raise PydanticCustomError("period_order", "end ({end}) must be after start ({start})",
+                                      {"end": self.end, "start": self.start})
+        if self.start.day != 1:
+            raise PydanticCustomError("period_start", "start must be the first day of a month; got {start}",
+                                      {"start": self.start})
+        return self
+
+    @property
+    def base_year(self) -> int:
+        return self.start.year - 1 if self.start.month == 1 else self.start.year
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start.year, self.end.year + 1))
+
+
+class ByResidence(Section):
+    urban: Probability
+    rural: Probability
+
+
+class ParityProgression(Section):
+    """Share of women reaching parity k who go on to a (k+1)th birth, for one group of cohorts."""
+
+    born_until: StrictInt = Field(description="last birth year of the cohorts these ratios describe")
+    first: Probability
+    second: ByResidence
+    third: ByResidence
+
+
+class AgeShareRow(Section):
+    age: Annotated[StrictInt, Field(ge=0, le=120)] = Field(description="from this age up to the next row's age")
+    share: Probability
+
+
+class OnlyChildShare(Section):
+    """Share of people who are their parents' only child, for cohorts born up to `born_until`."""
+
+    born_until: StrictInt
+    urban: Probability
+    rural: Probability
+
+
+class Calibration(Section):
+    """Targets the synthetic base population is made to reproduce (from the plan)."""
+
+    share_65plus: Probability
+    share_15_64: Probability
+    married_women_15_49: PositiveInt
+
+    @model_validator(mode="after")
+    def _shares_fit(self):
+        if self.share_65plus + self.share_15_64 >= 1:
+            raise PydanticCustomError("share_sum", "share_65plus + share_15_64 must be below 1 (0-14 needs a share)")
+        return self
+
+
+class Population(Section):
+    concept: Literal["registered", "resident"] = Field(
+        description="registered (hukou) or resident population; the caps are about the registered one")
+    size: Positive = Field(description="base population (people); uncertain")
+    census_file: Path = Field(description="CSV: area, age_group, male, female (five-year groups)")
+    census_area: str
+    census_date: dt.date
+    births_per_year: Positive = Field(description="births a year before the base date (sizes the 0-4 cohorts)")
+    calibration: Calibration
+    urban_share: Probability = Field(description="share of the population with urban hukou")
+    only_child_share: list[OnlyChildShare] = Field(min_length=1)
+    parity_progression: list[ParityProgression] = Field(min_length=1)
+    never_married_childless_share: Probability = Field(
+        description="share of women who never have a child that never marry either")
+    widowed_share_women: list[AgeShareRow] = Field(min_length=1)
+    widowed_share_men: list[AgeShareRow] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _cohorts_ordered(self):
+        for name in ("only_child_share", "parity_progression"):
+            years = [row.born_until for row in getattr(self, name)]
+            if years != sorted(years) or len(set(years)) != len(years):
+                raise PydanticCustomError("cohort_order", "{name}: born_until must increase from row to row",
+                                          {"name": name})
+        return self
+
+
+
+class Fertility(Section):
+    age_pattern_file: Path = Field(
+        description="CSV: residence, age, births_total, order1, order2, order3plus (mothers' ages)")
+    order_shares_file: Path = Field(description="CSV: area, residence, order, male, female")
+    order_shares_area: str
+    gestation_months: Annotated[StrictInt, Field(ge=6, le=10)] = 9
+    postpartum_months: Months = Field(description="months after a birth with no new conception")
+    min_age: ReproductiveAge = 15
+    max_age: ReproductiveAge = 50
+
+
+class Mortality(Section):
+    """Brass relational logit life table fitted to life expectancy and infant mortality."""
+
+    model: Literal["brass_logit"] = "brass_logit"
+    reference_year: StrictInt
+    e0_male_years: bounded(20.0, 100.0)
+    e0_female_years: bounded(20.0, 100.0)
+    infant_mortality_permille: bounded(0.0, 200.0, open_low=True)
+    e0_gain_years_per_year: bounded(-1.0, 1.0)
+
+
+class Marriage(Section):
+    first_birth_interval_mean_months: Positive = Field(description="mean months from first marriage to first birth")
+    husband_age_gap_mean_years: bounded(-10.0, 20.0)
+    husband_age_gap_sd_years: bounded(0.0, 10.0, open_low=True)
+    min_age_women: Annotated[Number, Field(ge=15, le=30)] = 18
+    min_age_men: Annotated[Number, Field(ge=15, le=30)] = 20
+
+
+class Migration(Section):
+    concept: Literal["registered", "resident"]
+    net_migrants_per_year: Uncertain = Field(description="net in-migrants a year (negative = net out)")
+    female_share: Probability
+    age_pattern: list[AgeShareRow] = Field(min_length=1, description="share of net migrants by age group start")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        total = sum(row.share if isinstance(row.share, float) else row.share.mean_value for row in self.age_pattern)
+        if abs(total - 1) > 1e-6:
+            raise PydanticCustomError("share_sum", "age_pattern shares must sum to 1; they sum to {total:.4f}",
+                                      {"total": total})
+        return self
+
+
+class SexRatioAtBirth(Section):
+    """Males per 100 females at birth, by birth order."""
+
+    first: SexRatio
+    second: SexRatio
+    third_plus: SexRatio
+
+
+class Regime(str, Enum):
+    one_child = "one_child"
+    selective_two_child = "selective_two_child"
+    universal_two_child = "universal_two_child"
+    three_child = "three_child"
+    none = "none"
+
+
+class Policy(Section):
+    timeline: dict[dt.date, Regime] = Field(
+        min_length=1, description="regime in force from each date on; variants add or replace dates")
+    rural_daughter_min_interval_months: Months = Field(
+        description="one_child rules: wait before a rural couple whose only child is a daughter may have another")
+    penalty_collection_rate: Probability = Field(description="share of social maintenance fees collected")
+    penalty_deterrence: Probability = Field(
+        description="share of out-of-policy births a fully collected penalty would prevent")
+
+    def regime_on(self, day: dt.date) -> Regime:
+        current = None
+        for start in sorted(self.timeline):
+            if start <= day:
+                current = self.timeline[start]
+        if current is None:
+            raise ValueError(f"no policy regime in force on {day}")
+        return current
+
+
+class CatchUp(Section):
+    duration_months: Positive = Field(description="mean months for the backlog of newly eligible women to clear")
+    fade_start_age: ReproductiveAge
+    fade_end_age: ReproductiveAge
+
+
+class Behaviour(Section):
+    second_child_intention: Probability = Field(description="share of parity-1 women who want a second child")
+    third_child_intention: Probability = Field(description="share of parity-2 women who want a third child")
+    catch_up: CatchUp
+    compliance: Probability = Field(description="share of couples who keep to the rules")
+
+
+class PopulationCap(Section):
+    limit: PositiveInt
+    year: StrictInt
+
+
+class NaturalGrowthCap(Section):
+    limit_permille: Number
+    first_year: StrictInt
+    last_year: StrictInt
+
+
+class Targets(Section):
+    population: PopulationCap
+    natural_growth: NaturalGrowthCap
+
+    def check_within(self, years: list[int]) -> None:
+        cap_years = {"population.year": self.population.year,
+                     "natural_growth.first_year": self.natural_growth.first_year,
+                     "natural_growth.last_year": self.natural_growth.last_year}
+        for name, year in cap_years.items():
+            if year not in years:
+                raise PydanticCustomError("target_year", "targets.{name} {year} is outside the period {a}-{b}",
+                                          {"name": name, "year": year, "a": years[0], "b": years[-1]})
+        if self.natural_growth.first_year > self.natural_growth.last_year:
+            raise PydanticCustomError("target_years", "targets.natural_growth.first_year must not be after last_year")
+
+
+class Ensemble(Section):
+    replicates: PositiveInt = 100
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class Scenario(Section):
+    """A whole Erhai scenario, after `extends` has been resolved."""
+
+    name: str
+    description: str = ""
+    period: Period
+    population: Population
+    fertility: Fertility
+    mortality: Mortality
+    marriage: Marriage
+    migration: Migration
+    sex_ratio_at_birth: SexRatioAtBirth
+    policy: Policy
+    behaviour: Behaviour
+    targets: Targets
+    ensemble: Ensemble = Ensemble()
+
+    @model_validator(mode="after")
+    def _targets_in_period(self):
+        self.targets.check_within(self.period.years)
+        return self

@@ -1,0 +1,290 @@
+"""Build the synthetic base population of a scenario.
+
+1. Ages and sexes: the census age-sex shape, split into single years, carried
+   forward to the base date with the life table; the cohorts born since the
+   census come from the births a year; then each broad age group (0-14,
+   15-64, 65+) is scaled to the calibration shares. Counts are exact, not drawn.
+2. Residence and only-child status are drawn by birth cohort.
+3. Each woman gets a birth history: whether she has a first, second and third
+   birth (cohort parity progression ratios), at mothers' ages drawn from the
+   census age pattern of each birth order. Births already conceived at the
+   base date are pregnancies in progress.
+4. First marriage precedes the first conception by a drawn interval. The 2010
+   census age pattern is China's; Heshan's family formation may be earlier or
+   later, so all marriages and births are moved by one delay, solved so that
+   the count of currently married women 15-49 meets its target.
+5. Married women are linked to husbands of their residence at the drawn age gap.
+
+The scenario passed in must be realized (see `sim.inputs.realize`): every
+uncertain input a number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from sim import census
+from sim.errors import UserError
+from sim.lifetable import LifeTable, infant_mortality_by_sex, life_table
+from sim.population import FEMALE, MALE, MARRIED, RURAL, URBAN, WIDOWED, Population
+from sim.scenario import Scenario
+
+BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
+# Shape of the interval from marriage to first birth (gamma; shape 2 puts the
+# mode at half the mean: most couples have their first child within two years).
+_INTERVAL_SHAPE = 2.0
+_DELAY_BOUNDS_YEARS = (-5.0, 10.0)
+_RESIDENCE_ROWS = {URBAN: ["city", "town"], RURAL: ["rural"]}
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    population: Population
+    base_date: dt.date
+    births_last_year: np.ndarray  # births in the 12 months before the base date, by order 1, 2, 3+
+    family_formation_delay_years: float  # calibrated shift of marriages and births against the census pattern
+
+
+def base_date(scenario: Scenario) -> dt.date:
+    return scenario.period.start - dt.timedelta(days=1)
+
+
+def life_tables(scenario: Scenario, year: float) -> dict[int, LifeTable]:
+    """Life tables by sex for a (fractional) calendar year."""
+    m = scenario.mortality
+    gain = m.e0_gain_years_per_year * (year - m.reference_year)
+    q0_male, q0_female = infant_mortality_by_sex(m.infant_mortality_permille / 1000)
+    return {MALE: life_table(m.e0_male_years, q0_male, gain), FEMALE: life_table(m.e0_female_years, q0_female, gain)}
+
+
+def age_sex_counts(scenario: Scenario, size: float) -> np.ndarray:
+    """People by sex (rows FEMALE, MALE) and single year of age 0..100+ at the base date."""
+    p = scenario.population
+    shape = census.single_year_age_sex(p.census_file, p.census_area)
+    years = round((base_date(scenario) - p.census_date).days / 365.25)
+    tables = life_tables(scenario, p.census_date.year + years / 2)
+    male_share = _male_share_at_birth(scenario)
+    counts = np.zeros_like(shape)
+    for sex, births in ((FEMALE, 1 - male_share), (MALE, male_share)):
+        lx = tables[sex].lx
+        survivors = shape[sex] * lx[years: years + len(shape[sex])] / lx[: len(shape[sex])]
+        counts[sex, years:] = survivors[: census.OPEN_AGE + 1 - years]
+        counts[sex, census.OPEN_AGE] += survivors[census.OPEN_AGE + 1 - years:].sum()
+        person_years = (lx[:years] + lx[1: years + 1]) / 2
+        counts[sex, :years] = p.births_per_year * births * person_years
+    newborn = counts[:, :years].sum()
+    counts[:, years:] *= (size - newborn) / counts[:, years:].sum()
+    return _calibrate_broad_groups(counts, size, p.calibration)
+
+
+def _male_share_at_birth(scenario: Scenario) -> float:
+    births = census.births_by_order(scenario.fertility.order_shares_file, scenario.fertility.order_shares_area)
+    return float(births["male"].sum() / (births["male"].sum() + births["female"].sum()))
+
+
+def _calibrate_broad_groups(counts: np.ndarray, size: float, calibration) -> np.ndarray:
+    share_65 = calibration.share_65plus
+    targets = (1 - share_65 - calibration.share_15_64, calibration.share_15_64, share_65)
+    scaled = counts.copy()
+    for (low, high), share in zip(BROAD_GROUPS, targets):
+        scaled[:, low:high] *= share * size / counts[:, low:high].sum()
+    return _round_preserving_total(scaled, round(size))
+
+
+def _round_preserving_total(values: np.ndarray, total: int) -> np.ndarray:
+    """Integers that sum to `total`, each within 1 of its value (largest remainders)."""
+    floors = np.floor(values).astype(np.int64)
+    remainders = (values - floors).ravel()
+    short = total - floors.sum()
+    floors.ravel()[np.argsort(-remainders, kind="stable")[:short]] += 1
+    return floors
+
+
+def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None = None) -> Synthesis:
+    """The base population; `size` rescales it (calibration counts scale with it)."""
+    p = scenario.population
+    size = p.size if size is None else size
+    counts = age_sex_counts(scenario, size)
+    sex = np.repeat(np.array([FEMALE, MALE], np.int8), counts.sum(axis=1))
+    age_years = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
+    age_months = age_years * 12 + rng.integers(0, 12, len(age_years))
+    exact_age = (age_months + 0.5) / 12
+    residence = np.where(rng.random(len(sex)) < p.urban_share, URBAN, RURAL).astype(np.int8)
+    birth_year = base_date(scenario).year - age_years
+    only_child_share = _by_cohort(p.only_child_share, birth_year, lambda row: (row.urban, row.rural))
+    only_child = rng.random(len(sex)) < _pick(only_child_share, residence)
+
+    women = np.flatnonzero(sex == FEMALE)
+    histories = _birth_histories(scenario, rng, exact_age[women], birth_year[women], residence[women])
+    married_target = p.calibration.married_women_15_49 * size / p.size
+    marital, delay = _marry_women(scenario, rng, histories, exact_age[women], married_target)
+    histories = histories.delayed(delay, scenario.fertility.max_age)
+    columns = {
+        "age_months": age_months, "sex": sex, "residence": residence, "only_child": only_child,
+        "marital": _scatter(marital, women, len(sex)),
+        **{k: _scatter(v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
+    }
+    columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
+    births = histories.births_in(exact_age[women] - 1, exact_age[women])
+    return Synthesis(Population(columns), base_date(scenario), births, delay)
+
+
+def _scatter(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    full = np.zeros(n, dtype=values.dtype)
+    if values.dtype.kind == "i":
+        full[:] = -1 if values.min(initial=0) < 0 else 0
+    full[rows] = values
+    return full
+
+
+@dataclass
+class _Histories:
+    birth_ages: np.ndarray  # (women, 3) mother's exact age at births 1, 2, 3; nan for none
+    boys: np.ndarray  # (women, 3) the birth is a son
+    marriage_ages: np.ndarray  # (women,) age at first marriage; nan for never
+
+    def delayed(self, years: float, max_age: float) -> _Histories:
+        ages = self.birth_ages + years
+        ages[ages >= max_age] = np.nan
+        return _Histories(ages, self.boys, self.marriage_ages + years)
+
+    def columns(self, age: np.ndarray, scenario: Scenario) -> dict[str, np.ndarray]:
+        born = self.birth_ages <= age[:, None]
+        parity = born.sum(axis=1)
+        last = np.where(born, self.birth_ages, -np.inf).max(axis=1)
+        since = np.where(parity > 0, np.floor((age - last) * 12), -1)
+        gestation = scenario.fertility.gestation_months
+        future = np.where(born | np.isnan(self.birth_ages), np.inf, self.birth_ages)
+        months_to_birth = np.ceil((future - age[:, None]) * 12).min(axis=1)
+        pregnant = months_to_birth < gestation
+        return {
+            "parity": parity.astype(np.int8),
+            "sons": (born & self.boys).sum(axis=1).astype(np.int8),
+            "months_since_birth": since.astype(np.int16),
+            "months_pregnant": np.where(pregnant, gestation - months_to_birth, 0).astype(np.int8),
+        }
+
+    def births_in(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        inside = (self.birth_ages > start[:, None]) & (self.birth_ages <= end[:, None])
+        return inside.sum(axis=0)
+
+
+def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
+    p, f = scenario.population, scenario.fertility
+    n = len(age)
+    first = _by_cohort(p.parity_progression, birth_year, lambda row: (row.first, row.first))
+    second = _by_cohort(p.parity_progression, birth_year, lambda row: (row.second.urban, row.second.rural))
+    third = _by_cohort(p.parity_progression, birth_year, lambda row: (row.third.urban, row.third.rural))
+    progress = np.stack([_pick(first, residence), _pick(second, residence), _pick(third, residence)], axis=1)
+    reached = np.cumprod(rng.random((n, 3)) < progress, axis=1).astype(bool)
+
+    ages = np.empty((n, 3))
+    for res, rows in _RESIDENCE_ROWS.items():
+        mine = residence == res
+        pattern = census.mother_age_pattern(f.age_pattern_file, rows)
+        for order in range(3):
+            ages[mine, order] = _draw_ages(rng, pattern[order], mine.sum())
+    ages.sort(axis=1)
+    spacing = (f.gestation_months + f.postpartum_months) / 12
+    for order in (1, 2):
+        ages[:, order] = np.maximum(ages[:, order], ages[:, order - 1] + spacing)
+    ages[~reached] = np.nan
+
+    srb = scenario.sex_ratio_at_birth
+    boy_share = np.array([r / (100 + r) for r in (srb.first, srb.second, srb.third_plus)])
+    notional_first = _draw_ages(rng, census.mother_age_pattern(f.age_pattern_file, ["all"])[0], n)
+    first_age = np.where(np.isnan(ages[:, 0]), notional_first, ages[:, 0])
+    marries = ~np.isnan(ages[:, 0]) | (rng.random(n) >= p.never_married_childless_share)
+    interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(_INTERVAL_SHAPE, 1 / _INTERVAL_SHAPE, n)
+    # conception, not birth, must follow marriage
+    interval = np.maximum(interval, f.gestation_months / 12)
+    marriage_ages = np.where(marries, first_age - interval, np.nan)
+    return _Histories(ages, rng.random((n, 3)) < boy_share, marriage_ages)
+
+
+def _by_cohort(rows, birth_year, getter) -> tuple[np.ndarray, np.ndarray]:
+    """(urban, rural) values per person from cohort rows ordered by `born_until`; `getter` reads a row."""
+    limits = np.array([row.born_until for row in rows])
+    index = np.minimum(np.searchsorted(limits, birth_year, side="left"), len(rows) - 1)
+    values = np.array([getter(row) for row in rows])
+    return values[index, 0], values[index, 1]
+
+
+def _pick(urban_rural: tuple[np.ndarray, np.ndarray], residence: np.ndarray) -> np.ndarray:
+    return np.where(residence == URBAN, *urban_rural)
+
+
+def _draw_ages(rng, pattern: np.ndarray, n: int) -> np.ndarray:
+    return census.FIRST_MOTHER_AGE + rng.choice(len(pattern), n, p=pattern) + rng.random(n)
+
+
+def _marry_women(scenario, rng, histories: _Histories, age, target: float) -> tuple[np.ndarray, float]:
+    """Marital status of each woman, and the family-formation delay that meets `target`."""
+    widowed = rng.random(len(age)) < _by_age(scenario.population.widowed_share_women, age)
+    reproductive = (age >= 15) & (age < 50)
+
+    def married(delay: float) -> np.ndarray:
+        marriage_age = np.maximum(histories.marriage_ages + delay, scenario.marriage.min_age_women)
+        return marriage_age <= age  # nan (never marries) compares false
+
+    def excess(delay: float) -> float:
+        return (married(delay) & ~widowed & reproductive).sum() - target
+
+    low, high = _DELAY_BOUNDS_YEARS
+    if excess(low) < 0 or excess(high) > 0:
+        raise UserError(
+            f"population.calibration.married_women_15_49: the target {target:,.0f} cannot be met by moving "
+            f"marriages {low:g} to {high:g} years; it would need between {excess(high) + target:,.0f} "
+            f"and {excess(low) + target:,.0f}")
+    delay = brentq(excess, low, high, xtol=1e-4)
+    status = np.where(married(delay), np.where(widowed, WIDOWED, MARRIED), 0).astype(np.int8)
+    return status, delay
+
+
+def _by_age(rows, age: np.ndarray) -> np.ndarray:
+    starts = np.array([row.age for row in rows])
+    shares = np.array([row.share for row in rows])
+    return shares[np.maximum(np.searchsorted(starts, age, side="right") - 1, 0)]
+
+
+def _link_husbands(scenario: Scenario, rng, columns: dict[str, np.ndarray], exact_age: np.ndarray) -> np.ndarray:
+    """Spouse ids: each married woman gets an unmarried man of her residence near her age plus the gap.
+
+    Men are taken from the wanted single year of age; when that year runs out
+    the rest look one year older, then (at the top) younger.
+    """
+    m = scenario.marriage
+    sex, residence, marital = columns["sex"], columns["residence"], columns["marital"]
+    spouse = np.full(len(sex), -1, np.int32)
+    top = census.OPEN_AGE
+    men_age = np.floor(exact_age).astype(int)
+    for res in (URBAN, RURAL):
+        wives = np.flatnonzero((sex == FEMALE) & (marital == MARRIED) & (residence == res))
+        wanted = exact_age[wives] + rng.normal(m.husband_age_gap_mean_years, m.husband_age_gap_sd_years, len(wives))
+        wanted = np.clip(np.floor(wanted), m.min_age_men, top).astype(int)
+        men = np.flatnonzero((sex == MALE) & (residence == res) & (exact_age >= m.min_age_men))
+        pools = {a: rng.permutation(men[men_age[men] == a]) for a in range(top + 1)}
+        used = dict.fromkeys(pools, 0)
+        waiting = np.empty(0, np.int64)
+        # ascending: each age's wives join the queue; descending: place any left over
+        for a, arriving in [*((a, wives[wanted == a]) for a in range(top + 1)),
+                            *((a, wives[:0]) for a in range(top, -1, -1))]:
+            waiting = np.concatenate([waiting, arriving])
+            take = min(len(waiting), len(pools[a]) - used[a])
+            husbands = pools[a][used[a]: used[a] + take]
+            used[a] += take
+            spouse[waiting[:take]] = husbands
+            spouse[husbands] = waiting[:take]
+            waiting = waiting[take:]
+        if len(waiting):
+            raise UserError(f"population: {len(waiting)} married women found no husband of their residence; "
+                            "check the age structure and marriage.husband_age_gap_mean_years")
+    married_men = spouse >= 0
+    men = (sex == MALE) & ~married_men & (exact_age >= m.min_age_men)
+    widowers = men & (rng.random(len(sex)) < _by_age(scenario.population.widowed_share_men, exact_age))
+    marital[married_men & (sex == MALE)] = MARRIED
+    marital[widowers] = WIDOWED
+    return spouse
