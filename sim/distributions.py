@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -71,8 +72,8 @@ class Beta(BaseDistribution):
         if self.sd >= limit:
             raise PydanticCustomError(
                 "beta_sd",
-                "a beta with mean {mean} needs sd below sqrt(mean*(1-mean)) = {limit:.4f}; got sd {sd}",
-                {"mean": self.mean, "limit": limit, "sd": self.sd},
+                "a beta with mean {mean} needs sd below sqrt(mean*(1-mean)) = {limit}; got sd {sd}",
+                {"mean": self.mean, "limit": f"{limit:.4f}", "sd": self.sd},
             )
         return self
 
@@ -192,10 +193,15 @@ DISTRIBUTIONS: dict[str, type[BaseDistribution]] = {
 NUMBER_TAG = "number"
 
 
-def _tag(value: Any) -> str | None:
+def _tag(value: Any) -> str:
     """Route a raw input to the number branch or to the named distribution."""
     if isinstance(value, BaseModel):
-        return getattr(value, "dist", None)
+        return value.dist
+    return value.get("dist") if isinstance(value, dict) else NUMBER_TAG
+
+
+def _check_dist_name(value: Any) -> Any:
+    """Name a missing or misspelt `dist` before the union reports it less helpfully."""
     if isinstance(value, dict):
         name = value.get("dist")
         if name is None:
@@ -212,14 +218,14 @@ def _tag(value: Any) -> str | None:
                 "unknown distribution '{name}'{hint}; allowed: {allowed}",
                 {"name": name, "hint": hint, "allowed": ", ".join(DISTRIBUTIONS)},
             )
-        return name
-    return NUMBER_TAG
+    return value
 
 
 Distribution = Union[tuple(Annotated[cls, Tag(name)] for name, cls in DISTRIBUTIONS.items())]
 Uncertain = Annotated[
     Union[Annotated[Number, Tag(NUMBER_TAG)], Distribution],
     Discriminator(_tag),
+    BeforeValidator(_check_dist_name),
 ]
 
 

@@ -74,7 +74,9 @@ def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
     if not base_path.is_file():
         raise UserError([Problem(path, line, "extends", f"base file '{base_name}' not found (looked for {base_path})")])
     base = resolve(base_path, (*_chain, path))
-    return Source(_deep_merge(base.data, own.data), {**base.origins, **own.origins}, [*base.files, path])
+    replaced = _replaced_keys(own.data)
+    kept = {k: v for k, v in base.origins.items() if not any(k[: len(r)] == r for r in replaced)}
+    return Source(_deep_merge(base.data, own.data), {**kept, **own.origins}, [*base.files, path])
 
 
 def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
@@ -132,6 +134,15 @@ def _resolve_file_keys(data: Any, directory: Path) -> None:
             _resolve_file_keys(item, directory)
 
 
+def _replaced_keys(data: dict, key: Key = ()) -> list[Key]:
+    """Keys whose whole value an override replaces (everything but mappings, which merge)."""
+    found = []
+    for k, v in data.items():
+        child = (*key, str(k))
+        found.extend(_replaced_keys(v, child) if isinstance(v, dict) else [child])
+    return found
+
+
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for k, v in override.items():
@@ -154,9 +165,9 @@ def _data_key(loc: tuple, data: Any) -> Key:
     node = data
     for part in loc:
         if isinstance(node, dict):
-            match = next((k for k in node if str(k) == str(part)), None)
+            match = next((k for k in node if str(part) in (str(k), repr(k))), None)
             if match is not None:
-                key.append(str(part))
+                key.append(str(match))
                 node = node[match]
                 continue
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
