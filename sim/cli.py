@@ -126,7 +126,7 @@ def _population(args) -> None:
     births = synthesis.births_last_year
     summary["births_last_12_months"] = {"total": int(births.sum()), "order1": int(births[0]),
                                         "order2": int(births[1]), "order3plus": int(births[2])}
-    summary["family_formation_delay_years"] = round(synthesis.family_formation_delay_years, 3)
+    summary["childbearing_age_factor"] = round(synthesis.childbearing_age_factor, 4)
     summary["base_date"] = synthesis.base_date.isoformat()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -150,7 +150,8 @@ def _print_population(s: dict) -> None:
         f"2: {births['order2'] / births['total']:.1%}, 3+: {births['order3plus'] / births['total']:.1%})",
         f"  couples 15-49, both only children  {s['couples_15_49']['both_only_children']:.1%}; "
         f"either {s['couples_15_49']['either_only_child']:.1%}",
-        f"  family formation delay against the 2010 census pattern: {s['family_formation_delay_years']:+.2f} years",
+        f"  people aged 15-49 against the census shape: x{s['childbearing_age_factor']:.3f} "
+        "(calibrated to the married women; ages 50-64 take up the rest)",
         "",
         "Women 15-49 by parity",
         f"  {'age':<8}" + "".join(f"{p:>9}" for p in ("0", "1", "2", "3+")),

@@ -107,6 +107,8 @@ class Population(Section):
     urban_share: Probability = Field(description="share of the population with urban hukou")
     only_child_share: list[OnlyChildShare] = Field(min_length=1)
     parity_progression: list[ParityProgression] = Field(min_length=1)
+    family_formation_delay_years: bounded(-5.0, 10.0) = Field(
+        description="Heshan's marriages and births against the census age pattern (positive = later)")
     never_married_childless_share: Probability = Field(
         description="share of women who never have a child that never marry either")
     widowed_share_women: list[AgeShareRow] = Field(min_length=1)

@@ -7,13 +7,17 @@
 2. Residence and only-child status are drawn by birth cohort.
 3. Each woman gets a birth history: whether she has a first, second and third
    birth (cohort parity progression ratios), at mothers' ages drawn from the
-   census age pattern of each birth order. Births already conceived at the
-   base date are pregnancies in progress.
-4. First marriage precedes the first conception by a drawn interval. The 2010
-   census age pattern is China's; Heshan's family formation may be earlier or
-   later, so all marriages and births are moved by one delay, solved so that
-   the count of currently married women 15-49 meets its target.
+   census age pattern of each order, moved by the scenario's family-formation
+   delay. Births already conceived at the base date are pregnancies.
+4. First marriage precedes the first birth by a drawn interval.
 5. Married women are linked to husbands of their residence at the drawn age gap.
+
+The provincial shape has more people of childbearing age than the plan's
+counts allow: at these marriage ages it gives about 184,000 married women
+15-49, not 165,000 (the plan's area leaves out the development zones, where
+young adults go). So ages 15-49 are scaled by one factor, solved to meet the
+married-women target, and ages 50-64 take up the difference so that the
+15-64 share is kept.
 
 The scenario passed in must be realized (see `sim.inputs.realize`): every
 uncertain input a number.
@@ -24,19 +28,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from sim import census
 from sim.errors import UserError
 from sim.lifetable import LifeTable, infant_mortality_by_sex, life_table
-from sim.population import FEMALE, MALE, MARRIED, RURAL, URBAN, WIDOWED, Population
+from sim.population import FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
 from sim.scenario import Scenario
 
 BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
 # Shape of the interval from marriage to first birth (gamma; shape 2 puts the
 # mode at half the mean: most couples have their first child within two years).
 _INTERVAL_SHAPE = 2.0
-_DELAY_BOUNDS_YEARS = (-5.0, 10.0)
+_CALIBRATION_WOMEN_PER_AGE = 4000
 _RESIDENCE_ROWS = {URBAN: ["city", "town"], RURAL: ["rural"]}
 
 
@@ -45,7 +48,7 @@ class Synthesis:
     population: Population
     base_date: dt.date
     births_last_year: np.ndarray  # births in the 12 months before the base date, by order 1, 2, 3+
-    family_formation_delay_years: float  # calibrated shift of marriages and births against the census pattern
+    childbearing_age_factor: float  # calibrated scale of ages 15-49 against the census shape
 
 
 def base_date(scenario: Scenario) -> dt.date:
@@ -60,8 +63,11 @@ def life_tables(scenario: Scenario, year: float) -> dict[int, LifeTable]:
     return {MALE: life_table(m.e0_male_years, q0_male, gain), FEMALE: life_table(m.e0_female_years, q0_female, gain)}
 
 
-def age_sex_counts(scenario: Scenario, size: float) -> np.ndarray:
-    """People by sex (rows FEMALE, MALE) and single year of age 0..100+ at the base date."""
+def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: float = 1.0) -> np.ndarray:
+    """People by sex (rows FEMALE, MALE) and single year of age 0..100+ at the base date.
+
+    `childbearing_age_factor` scales ages 15-49; ages 50-64 make up the difference.
+    """
     p = scenario.population
     shape = census.single_year_age_sex(p.census_file, p.census_area)
     years = round((base_date(scenario) - p.census_date).days / 365.25)
@@ -77,7 +83,15 @@ def age_sex_counts(scenario: Scenario, size: float) -> np.ndarray:
         counts[sex, :years] = p.births_per_year * births * person_years
     newborn = counts[:, :years].sum()
     counts[:, years:] *= (size - newborn) / counts[:, years:].sum()
-    return _calibrate_broad_groups(counts, size, p.calibration)
+    counts = _calibrate_broad_groups(counts, size, p.calibration)
+    childbearing, older = counts[:, 15:50].sum(), counts[:, 50:65].sum()
+    older_factor = 1 + (1 - childbearing_age_factor) * childbearing / older
+    if older_factor <= 0:
+        raise UserError(f"population: no age structure has {childbearing_age_factor:.2f} times the census "
+                        "shape's people aged 15-49 within the plan's 15-64 share")
+    counts[:, 15:50] *= childbearing_age_factor
+    counts[:, 50:65] *= older_factor
+    return _round_preserving_total(counts, round(size))
 
 
 def _male_share_at_birth(scenario: Scenario) -> float:
@@ -91,7 +105,7 @@ def _calibrate_broad_groups(counts: np.ndarray, size: float, calibration) -> np.
     scaled = counts.copy()
     for (low, high), share in zip(BROAD_GROUPS, targets):
         scaled[:, low:high] *= share * size / counts[:, low:high].sum()
-    return _round_preserving_total(scaled, round(size))
+    return scaled
 
 
 def _round_preserving_total(values: np.ndarray, total: int) -> np.ndarray:
@@ -107,29 +121,46 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     """The base population; `size` rescales it (calibration counts scale with it)."""
     p = scenario.population
     size = p.size if size is None else size
-    counts = age_sex_counts(scenario, size)
+    factor = _childbearing_age_factor(scenario, rng, size, p.calibration.married_women_15_49 * size / p.size)
+    counts = age_sex_counts(scenario, size, factor)
     sex = np.repeat(np.array([FEMALE, MALE], np.int8), counts.sum(axis=1))
     age_years = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
     age_months = age_years * 12 + rng.integers(0, 12, len(age_years))
     exact_age = (age_months + 0.5) / 12
-    residence = np.where(rng.random(len(sex)) < p.urban_share, URBAN, RURAL).astype(np.int8)
+    residence = _draw_residence(scenario, rng, len(sex))
     birth_year = base_date(scenario).year - age_years
     only_child_share = _by_cohort(p.only_child_share, birth_year, lambda row: (row.urban, row.rural))
     only_child = rng.random(len(sex)) < _pick(only_child_share, residence)
 
     women = np.flatnonzero(sex == FEMALE)
     histories = _birth_histories(scenario, rng, exact_age[women], birth_year[women], residence[women])
-    married_target = p.calibration.married_women_15_49 * size / p.size
-    marital, delay = _marry_women(scenario, rng, histories, exact_age[women], married_target)
-    histories = histories.delayed(delay, scenario.fertility.max_age)
     columns = {
         "age_months": age_months, "sex": sex, "residence": residence, "only_child": only_child,
-        "marital": _scatter(marital, women, len(sex)),
+        "marital": _scatter(_marital_status(scenario, rng, histories, exact_age[women]), women, len(sex)),
         **{k: _scatter(v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
     }
     columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
     births = histories.births_in(exact_age[women] - 1, exact_age[women])
-    return Synthesis(Population(columns), base_date(scenario), births, delay)
+    return Synthesis(Population(columns), base_date(scenario), births, factor)
+
+
+def _draw_residence(scenario: Scenario, rng, n: int) -> np.ndarray:
+    return np.where(rng.random(n) < scenario.population.urban_share, URBAN, RURAL).astype(np.int8)
+
+
+def _childbearing_age_factor(scenario: Scenario, rng, size: float, target: float) -> float:
+    """The scale of ages 15-49 that gives `target` currently married women 15-49.
+
+    The married share at each age comes from the same birth-history and
+    marriage rules applied to a calibration sample of women of every age.
+    """
+    ages = np.repeat(np.arange(15, 50), _CALIBRATION_WOMEN_PER_AGE)
+    exact = ages + rng.random(len(ages))
+    residence = _draw_residence(scenario, rng, len(ages))
+    histories = _birth_histories(scenario, rng, exact, base_date(scenario).year - ages, residence)
+    married = _marital_status(scenario, rng, histories, exact) == MARRIED
+    married_share = married.reshape(-1, _CALIBRATION_WOMEN_PER_AGE).mean(axis=1)
+    return float(target / (age_sex_counts(scenario, size)[FEMALE, 15:50] @ married_share))
 
 
 def _scatter(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
@@ -145,11 +176,6 @@ class _Histories:
     birth_ages: np.ndarray  # (women, 3) mother's exact age at births 1, 2, 3; nan for none
     boys: np.ndarray  # (women, 3) the birth is a son
     marriage_ages: np.ndarray  # (women,) age at first marriage; nan for never
-
-    def delayed(self, years: float, max_age: float) -> _Histories:
-        ages = self.birth_ages + years
-        ages[ages >= max_age] = np.nan
-        return _Histories(ages, self.boys, self.marriage_ages + years)
 
     def columns(self, age: np.ndarray, scenario: Scenario) -> dict[str, np.ndarray]:
         born = self.birth_ages <= age[:, None]
@@ -188,20 +214,23 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
         for order in range(3):
             ages[mine, order] = _draw_ages(rng, pattern[order], mine.sum())
     ages.sort(axis=1)
+    ages += p.family_formation_delay_years
     spacing = (f.gestation_months + f.postpartum_months) / 12
     for order in (1, 2):
         ages[:, order] = np.maximum(ages[:, order], ages[:, order - 1] + spacing)
-    ages[~reached] = np.nan
+    ages[~reached | (ages >= f.max_age)] = np.nan
 
     srb = scenario.sex_ratio_at_birth
     boy_share = np.array([r / (100 + r) for r in (srb.first, srb.second, srb.third_plus)])
     notional_first = _draw_ages(rng, census.mother_age_pattern(f.age_pattern_file, ["all"])[0], n)
+    notional_first += p.family_formation_delay_years
     first_age = np.where(np.isnan(ages[:, 0]), notional_first, ages[:, 0])
     marries = ~np.isnan(ages[:, 0]) | (rng.random(n) >= p.never_married_childless_share)
     interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(_INTERVAL_SHAPE, 1 / _INTERVAL_SHAPE, n)
     # conception, not birth, must follow marriage
     interval = np.maximum(interval, f.gestation_months / 12)
-    marriage_ages = np.where(marries, first_age - interval, np.nan)
+    marriage_ages = np.maximum(first_age - interval, scenario.marriage.min_age_women)
+    marriage_ages[~marries] = np.nan
     return _Histories(ages, rng.random((n, 3)) < boy_share, marriage_ages)
 
 
@@ -221,27 +250,10 @@ def _draw_ages(rng, pattern: np.ndarray, n: int) -> np.ndarray:
     return census.FIRST_MOTHER_AGE + rng.choice(len(pattern), n, p=pattern) + rng.random(n)
 
 
-def _marry_women(scenario, rng, histories: _Histories, age, target: float) -> tuple[np.ndarray, float]:
-    """Marital status of each woman, and the family-formation delay that meets `target`."""
+def _marital_status(scenario: Scenario, rng, histories: _Histories, age: np.ndarray) -> np.ndarray:
+    ever = histories.marriage_ages <= age  # nan (never marries) compares false
     widowed = rng.random(len(age)) < _by_age(scenario.population.widowed_share_women, age)
-    reproductive = (age >= 15) & (age < 50)
-
-    def married(delay: float) -> np.ndarray:
-        marriage_age = np.maximum(histories.marriage_ages + delay, scenario.marriage.min_age_women)
-        return marriage_age <= age  # nan (never marries) compares false
-
-    def excess(delay: float) -> float:
-        return (married(delay) & ~widowed & reproductive).sum() - target
-
-    low, high = _DELAY_BOUNDS_YEARS
-    if excess(low) < 0 or excess(high) > 0:
-        raise UserError(
-            f"population.calibration.married_women_15_49: the target {target:,.0f} cannot be met by moving "
-            f"marriages {low:g} to {high:g} years; it would need between {excess(high) + target:,.0f} "
-            f"and {excess(low) + target:,.0f}")
-    delay = brentq(excess, low, high, xtol=1e-4)
-    status = np.where(married(delay), np.where(widowed, WIDOWED, MARRIED), 0).astype(np.int8)
-    return status, delay
+    return np.where(ever, np.where(widowed, WIDOWED, MARRIED), SINGLE).astype(np.int8)
 
 
 def _by_age(rows, age: np.ndarray) -> np.ndarray:
