@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import (
     AfterValidator,
+    AllowInfNan,
     BeforeValidator,
     BaseModel,
     ConfigDict,
@@ -25,8 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-# YAML gives ints and floats; strings and booleans are never silently numbers.
-Number = Annotated[float, Strict()]
+# YAML gives ints and floats; strings, booleans and .nan are never numbers here.
+Number = Annotated[float, Strict(), AllowInfNan(False)]
 
 
 class BaseDistribution(BaseModel):

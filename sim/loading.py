@@ -1,9 +1,11 @@
 """Read scenario files: YAML (safe loader only), `extends` inheritance, and errors with lines.
 
 A variant names its base with `extends: base.yaml` and states only what
-differs; mappings are merged key by key, anything else (numbers, lists,
-distributions given as a number) replaces the base value. Keys ending in
-`_file` are paths relative to the file that sets them.
+differs; mappings are merged key by key, anything else replaces the base
+value. A mapping with a `dist` key is a whole distribution and replaces the
+base value too (a mapping without one may adjust a base distribution, e.g.
+only its mean). Keys ending in `_file` are paths relative to the file that
+sets them, and must exist.
 """
 from __future__ import annotations
 
@@ -45,9 +47,14 @@ class Source:
 def load_scenario(path: str | Path) -> Scenario:
     source = resolve(Path(path))
     try:
-        return Scenario.model_validate(source.data)
+        scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
         raise UserError(_problems(exc, source)) from None
+    problems = [Problem(*source.locate(key), ".".join(key), message)
+                for key, message in [*scenario.consistency_problems(), *_missing_files(source.data)]]
+    if problems:
+        raise UserError(problems)
+    return scenario
 
 
 def content_hash(scenario: Scenario) -> str:
@@ -94,6 +101,8 @@ def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise UserError([Problem(path, line, "", f"not valid YAML: {reason}")]) from None
+    except ValueError as exc:  # a well-formed scalar PyYAML cannot convert, such as 2016-02-30
+        raise UserError([Problem(path, _timestamp_line(node), "", f"not a valid date: {exc}")]) from None
     if node is None:
         raise UserError([Problem(path, 1, "", "the file is empty; expected a scenario mapping "
                                  "(name, period, population, ...) or `extends: base.yaml` and overrides")])
@@ -101,6 +110,23 @@ def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
         raise UserError([Problem(path, node.start_mark.line + 1, "",
                                  f"expected a mapping of scenario sections at the top, got a {type(data).__name__}")])
     return node, data
+
+
+def _timestamp_line(node: yaml.Node) -> int:
+    """Line of the first date in the document that is no real date."""
+    stack = [node]
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, yaml.ScalarNode) and current.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.safe_load(current.value)
+            except ValueError:
+                return current.start_mark.line + 1
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(n for pair in current.value for n in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return 1
 
 
 def _lines(node: yaml.Node, path: Path, key: Key = ()) -> dict[Key, tuple[Path, int]]:
@@ -134,20 +160,39 @@ def _resolve_file_keys(data: Any, directory: Path) -> None:
             _resolve_file_keys(item, directory)
 
 
+def _merges(value: Any) -> bool:
+    return isinstance(value, dict) and "dist" not in value
+
+
 def _replaced_keys(data: dict, key: Key = ()) -> list[Key]:
     """Keys whose whole value an override replaces (everything but mappings, which merge)."""
     found = []
     for k, v in data.items():
         child = (*key, str(k))
-        found.extend(_replaced_keys(v, child) if isinstance(v, dict) else [child])
+        found.extend(_replaced_keys(v, child) if _merges(v) else [child])
     return found
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for k, v in override.items():
-        merged[k] = _deep_merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+        merged[k] = _deep_merge(merged[k], v) if _merges(v) and isinstance(merged.get(k), dict) else v
     return merged
+
+
+def _missing_files(data: Any, key: Key = ()) -> list[tuple[Key, str]]:
+    if isinstance(data, list):
+        return [p for i, item in enumerate(data) for p in _missing_files(item, (*key, str(i)))]
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for k, v in data.items():
+        child = (*key, str(k))
+        if str(k).endswith("_file") and isinstance(v, str) and not Path(v).is_file():
+            found.append((child, f"no such file: {v}"))
+        else:
+            found.extend(_missing_files(v, child))
+    return found
 
 
 def _problems(exc: ValidationError, source: Source) -> list[Problem]:

@@ -12,10 +12,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.distributions import NonNegative, Number, Positive, Probability, Uncertain, bounded
+from sim.distributions import Number, Positive, Probability, Uncertain, bounded, central
 
 
 class Section(BaseModel):
@@ -114,14 +114,14 @@ class Population(Section):
     widowed_share_women: list[AgeShareRow] = Field(min_length=1)
     widowed_share_men: list[AgeShareRow] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _cohorts_ordered(self):
-        for name in ("only_child_share", "parity_progression"):
-            years = [row.born_until for row in getattr(self, name)]
-            if years != sorted(years) or len(set(years)) != len(years):
-                raise PydanticCustomError("cohort_order", "{name}: born_until must increase from row to row",
-                                          {"name": name})
-        return self
+    @field_validator("only_child_share", "parity_progression")
+    @classmethod
+    def _cohorts_ordered(cls, rows):
+        years = [row.born_until for row in rows]
+        if any(b <= a for a, b in zip(years, years[1:])):
+            raise PydanticCustomError("cohort_order", "born_until must increase from row to row; got {years}",
+                                      {"years": years})
+        return rows
 
 
 
@@ -161,13 +161,14 @@ class Migration(Section):
     female_share: Probability
     age_pattern: list[AgeShareRow] = Field(min_length=1, description="share of net migrants by age group start")
 
-    @model_validator(mode="after")
-    def _sums_to_one(self):
-        total = sum(row.share if isinstance(row.share, float) else row.share.mean_value for row in self.age_pattern)
+    @field_validator("age_pattern")
+    @classmethod
+    def _sums_to_one(cls, rows):
+        total = sum(central(row.share) for row in rows)
         if abs(total - 1) > 1e-6:
-            raise PydanticCustomError("share_sum", "age_pattern shares must sum to 1; they sum to {total:.4f}",
-                                      {"total": total})
-        return self
+            raise PydanticCustomError("share_sum", "shares must sum to 1; they sum to {total}",
+                                      {"total": f"{total:.4f}"})
+        return rows
 
 
 class SexRatioAtBirth(Section):
@@ -228,21 +229,17 @@ class NaturalGrowthCap(Section):
     first_year: StrictInt
     last_year: StrictInt
 
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.first_year > self.last_year:
+            raise PydanticCustomError("target_years", "first_year must not be after last_year")
+        return self
+
 
 class Targets(Section):
     population: PopulationCap
     natural_growth: NaturalGrowthCap
 
-    def check_within(self, years: list[int]) -> None:
-        cap_years = {"population.year": self.population.year,
-                     "natural_growth.first_year": self.natural_growth.first_year,
-                     "natural_growth.last_year": self.natural_growth.last_year}
-        for name, year in cap_years.items():
-            if year not in years:
-                raise PydanticCustomError("target_year", "targets.{name} {year} is outside the period {a}-{b}",
-                                          {"name": name, "year": year, "a": years[0], "b": years[-1]})
-        if self.natural_growth.first_year > self.natural_growth.last_year:
-            raise PydanticCustomError("target_years", "targets.natural_growth.first_year must not be after last_year")
 
 
 class Ensemble(Section):
@@ -267,7 +264,11 @@ class Scenario(Section):
     targets: Targets
     ensemble: Ensemble = Ensemble()
 
-    @model_validator(mode="after")
-    def _targets_in_period(self):
-        self.targets.check_within(self.period.years)
-        return self
+    def consistency_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Problems that span sections, as (field path, message); the loader adds file and line."""
+        years = self.period.years
+        caps = {("targets", "population", "year"): self.targets.population.year,
+                ("targets", "natural_growth", "first_year"): self.targets.natural_growth.first_year,
+                ("targets", "natural_growth", "last_year"): self.targets.natural_growth.last_year}
+        return [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
+                for key, year in caps.items() if year not in years]

@@ -80,7 +80,7 @@ def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: flo
         counts[sex, years:] = survivors[: census.OPEN_AGE + 1 - years]
         counts[sex, census.OPEN_AGE] += survivors[census.OPEN_AGE + 1 - years:].sum()
         person_years = (lx[:years] + lx[1: years + 1]) / 2
-        counts[sex, :years] = p.births_per_year * births * person_years
+        counts[sex, :years] = p.births_per_year * size / p.size * births * person_years
     newborn = counts[:, :years].sum()
     counts[:, years:] *= (size - newborn) / counts[:, years:].sum()
     counts = _calibrate_broad_groups(counts, size, p.calibration)
@@ -229,7 +229,9 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
     interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(_INTERVAL_SHAPE, 1 / _INTERVAL_SHAPE, n)
     # conception, not birth, must follow marriage
     interval = np.maximum(interval, f.gestation_months / 12)
-    marriage_ages = np.maximum(first_age - interval, scenario.marriage.min_age_women)
+    # the legal minimum holds unless the first conception comes before it (customary marriages)
+    marriage_ages = np.minimum(np.maximum(first_age - interval, scenario.marriage.min_age_women),
+                               first_age - f.gestation_months / 12)
     marriage_ages[~marries] = np.nan
     return _Histories(ages, rng.random((n, 3)) < boy_share, marriage_ages)
 

@@ -1,0 +1,23 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.inputs import realize
+from sim.loading import load_scenario
+from sim.synthesis import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ROOT / "scenarios" / "heshan_2015_base.yaml"
+
+
+@pytest.fixture(scope="session")
+def base_scenario():
+    """The base scenario with every uncertain input at its central value."""
+    return realize(load_scenario(BASE))[0]
+
+
+@pytest.fixture(scope="session")
+def base_synthesis(base_scenario):
+    """The full-scale base population (about 880,000 people), built once per test session."""
+    return synthesize(base_scenario, np.random.default_rng(base_scenario.ensemble.seed))
