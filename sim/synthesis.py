@@ -32,6 +32,7 @@ import numpy as np
 from sim import census
 from sim.errors import UserError
 from sim.lifetable import LifeTable, infant_mortality_by_sex, life_table
+from sim.rules import male_birth_probability
 from sim.population import FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
 from sim.scenario import Scenario
 
@@ -221,7 +222,7 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
     ages[~reached | (ages >= f.max_age)] = np.nan
 
     srb = scenario.sex_ratio_at_birth
-    boy_share = np.array([r / (100 + r) for r in (srb.first, srb.second, srb.third_plus)])
+    boy_share = male_birth_probability(np.arange(3), (srb.first, srb.second, srb.third_plus))
     notional_first = _draw_ages(rng, census.mother_age_pattern(f.age_pattern_file, ["all"])[0], n)
     notional_first += p.family_formation_delay_years
     first_age = np.where(np.isnan(ages[:, 0]), notional_first, ages[:, 0])
