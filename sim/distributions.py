@@ -250,7 +250,6 @@ def bounded(low: float | None = None, high: float | None = None, *, open_low: bo
 
 Probability = bounded(0.0, 1.0)
 Positive = bounded(0.0, open_low=True)
-NonNegative = bounded(0.0)
 
 
 def central(value: float | BaseDistribution) -> float:

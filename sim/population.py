@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 
 FEMALE, MALE = 0, 1
 URBAN, RURAL = 0, 1
@@ -84,8 +83,3 @@ class Population:
 
     def nbytes(self) -> int:
         return sum(column.nbytes for column in self._data.values())
-
-    def to_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(dict(self.columns()))
-        frame.index.name = "id"
-        return frame

@@ -46,10 +46,6 @@ class Period(Section):
         return self
 
     @property
-    def base_year(self) -> int:
-        return self.start.year - 1 if self.start.month == 1 else self.start.year
-
-    @property
     def years(self) -> list[int]:
         return list(range(self.start.year, self.end.year + 1))
 

@@ -33,7 +33,7 @@ from sim import census
 from sim.errors import UserError
 from sim.lifetable import LifeTable, infant_mortality_by_sex, life_table
 from sim.rules import male_birth_probability
-from sim.population import FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
+from sim.population import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
 from sim.scenario import Scenario
 
 BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
@@ -137,8 +137,8 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     histories = _birth_histories(scenario, rng, exact_age[women], birth_year[women], residence[women])
     columns = {
         "age_months": age_months, "sex": sex, "residence": residence, "only_child": only_child,
-        "marital": _scatter(_marital_status(scenario, rng, histories, exact_age[women]), women, len(sex)),
-        **{k: _scatter(v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
+        "marital": _scatter("marital", _marital_status(scenario, rng, histories, exact_age[women]), women, len(sex)),
+        **{k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
     }
     columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
     births = histories.births_in(exact_age[women] - 1, exact_age[women])
@@ -164,10 +164,10 @@ def _childbearing_age_factor(scenario: Scenario, rng, size: float, target: float
     return float(target / (age_sex_counts(scenario, size)[FEMALE, 15:50] @ married_share))
 
 
-def _scatter(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    full = np.zeros(n, dtype=values.dtype)
-    if values.dtype.kind == "i":
-        full[:] = -1 if values.min(initial=0) < 0 else 0
+def _scatter(name: str, values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """A whole population column holding `values` at `rows` and the column's default elsewhere."""
+    dtype, default = COLUMNS[name]
+    full = np.full(n, default, dtype)
     full[rows] = values
     return full
 

@@ -1,6 +1,6 @@
 """Inheritance rules of scenario files (error reporting is covered by tests/broken)."""
 from sim.loading import load_scenario
-from tests.conftest import BASE
+from tests.conftest import BASE, ROOT
 
 
 def _write(directory, name, text):
@@ -26,3 +26,13 @@ def test_data_paths_are_relative_to_the_file_that_sets_them(tmp_path):
     nested.mkdir()
     variant = _write(nested, "v.yaml", f"extends: {BASE}\nname: moved\n")
     assert load_scenario(variant).population.census_file == BASE.parent / "data" / "census2010_age_sex.csv"
+
+
+def test_a_variant_adds_its_regime_to_the_base_timeline():
+    import datetime as dt
+
+
+    policy = load_scenario(ROOT / "scenarios" / "heshan_universal_two_child.yaml").policy
+    assert policy.regime_on(dt.date(2013, 6, 1)) == "one_child"
+    assert policy.regime_on(dt.date(2015, 12, 31)) == "selective_two_child"
+    assert policy.regime_on(dt.date(2016, 1, 1)) == "universal_two_child"
