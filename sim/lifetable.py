@@ -24,7 +24,6 @@ AGES = np.arange(MAX_AGE + 1)
 _STANDARD_SILER = (0.04, 4.0, 4e-4, 3e-5, 0.095)
 # Share of the first year lived by infants who die in it (low-mortality populations).
 _INFANT_SEPARATION = 0.1
-MALE, FEMALE = 1, 0
 
 
 @lru_cache(maxsize=1)
