@@ -1,10 +1,12 @@
 """Read the 2010 census tables the scenarios are built from.
 
 Each reader checks the columns it needs and reports a bad table as a user
-error naming the file, never as a KeyError deep in the synthesis.
+error naming the file, never as a KeyError deep in the synthesis. Readers
+that every replicate's synthesis calls are cached and return read-only arrays.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,7 @@ def _group_bounds(label: str) -> tuple[int, int]:
     return int(low), int(high or low) + 1
 
 
+@lru_cache(maxsize=8)
 def single_year_age_sex(path: Path, area: str) -> np.ndarray:
     """Population by sex (rows: female, male) and single year of age 0..OPEN_AGE.
 
@@ -58,18 +61,22 @@ def single_year_age_sex(path: Path, area: str) -> np.ndarray:
         by_year = np.diff(spline(np.arange(OPEN_AGE + 2)))
         by_year[OPEN_AGE] = cumulative[-1] - spline(OPEN_AGE)  # the whole open group
         result[row] = by_year
+    result.flags.writeable = False  # cached: shared by every caller
     return result
 
 
-def mother_age_pattern(path: Path, residences: list[str]) -> np.ndarray:
+@lru_cache(maxsize=16)
+def mother_age_pattern(path: Path, residences: tuple[str, ...]) -> np.ndarray:
     """Share of births of each order by mother's single year of age 15..49 (rows: order 1, 2, 3+)."""
     table = _read(path, {"residence", "age", *ORDERS})
-    table = table[table["residence"].isin(residences)]
+    table = table[table["residence"].isin(list(residences))]
     if table.empty:
         raise UserError([Problem(Path(path), 1, "residence", f"no rows for residence {residences}")])
     by_age = table.groupby("age")[list(ORDERS)].sum().reindex(range(FIRST_MOTHER_AGE, LAST_MOTHER_AGE + 1))
     counts = by_age.fillna(0).to_numpy(float).T
-    return counts / counts.sum(axis=1, keepdims=True)
+    pattern = counts / counts.sum(axis=1, keepdims=True)
+    pattern.flags.writeable = False  # cached: shared by every caller
+    return pattern
 
 
 def births_by_order(path: Path, area: str, residence: str = "all") -> pd.DataFrame:

@@ -82,18 +82,12 @@ def _validate(args) -> int:
 
 
 def _show(args) -> None:
-    from sim.loading import load_scenario
+    from sim.loading import file_entries, load_scenario
 
     data = load_scenario(args.file).model_dump(mode="json")
-    print(yaml.safe_dump(_relative_paths(data), sort_keys=False, allow_unicode=True), end="")
-
-
-def _relative_paths(data):
-    if isinstance(data, dict):
-        return {k: _relative(v) if k.endswith("_file") else _relative_paths(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_relative_paths(v) for v in data]
-    return data
+    for _, mapping, key in file_entries(data):
+        mapping[key] = _relative(mapping[key])
+    print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
 
 
 def _relative(path: str) -> str:

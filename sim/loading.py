@@ -15,7 +15,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -148,16 +148,20 @@ def _lines(node: yaml.Node, path: Path, key: Key = ()) -> dict[Key, tuple[Path, 
     return lines
 
 
-def _resolve_file_keys(data: Any, directory: Path) -> None:
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if isinstance(k, str) and k.endswith("_file") and isinstance(v, str):
-                data[k] = str((directory / v).resolve())
-            else:
-                _resolve_file_keys(v, directory)
-    elif isinstance(data, list):
-        for item in data:
-            _resolve_file_keys(item, directory)
+def file_entries(data: Any, key: Key = ()) -> Iterator[tuple[Key, dict, str]]:
+    """(path, mapping, key) for every string value whose key names a data file (ends in `_file`)."""
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in items:
+        child = (*key, str(k))
+        if isinstance(k, str) and k.endswith("_file") and isinstance(v, str):
+            yield child, data, k
+        else:
+            yield from file_entries(v, child)
+
+
+def _resolve_file_keys(data: dict, directory: Path) -> None:
+    for _, mapping, k in list(file_entries(data)):
+        mapping[k] = str((directory / mapping[k]).resolve())
 
 
 def _merges(value: Any) -> bool:
@@ -180,19 +184,9 @@ def _deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def _missing_files(data: Any, key: Key = ()) -> list[tuple[Key, str]]:
-    if isinstance(data, list):
-        return [p for i, item in enumerate(data) for p in _missing_files(item, (*key, str(i)))]
-    if not isinstance(data, dict):
-        return []
-    found = []
-    for k, v in data.items():
-        child = (*key, str(k))
-        if str(k).endswith("_file") and isinstance(v, str) and not Path(v).is_file():
-            found.append((child, f"no such file: {v}"))
-        else:
-            found.extend(_missing_files(v, child))
-    return found
+def _missing_files(data: dict) -> list[tuple[Key, str]]:
+    return [(key, f"no such file: {mapping[k]}") for key, mapping, k in file_entries(data)
+            if not Path(mapping[k]).is_file()]
 
 
 def _problems(exc: ValidationError, source: Source) -> list[Problem]:

@@ -41,7 +41,7 @@ BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
 # mode at half the mean: most couples have their first child within two years).
 _INTERVAL_SHAPE = 2.0
 _CALIBRATION_WOMEN_PER_AGE = 4000
-_RESIDENCE_ROWS = {URBAN: ["city", "town"], RURAL: ["rural"]}
+_RESIDENCE_ROWS = {URBAN: ("city", "town"), RURAL: ("rural",)}
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,11 @@ def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: flo
 
     `childbearing_age_factor` scales ages 15-49; ages 50-64 make up the difference.
     """
+    return _scale_childbearing_ages(_census_shaped_counts(scenario, size), childbearing_age_factor, size)
+
+
+def _census_shaped_counts(scenario: Scenario, size: float) -> np.ndarray:
+    """Expected people by sex and age: the census shape carried forward, at the plan's broad-group shares."""
     p = scenario.population
     shape = census.single_year_age_sex(p.census_file, p.census_area)
     years = round((base_date(scenario) - p.census_date).days / 365.25)
@@ -84,13 +89,18 @@ def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: flo
         counts[sex, :years] = p.births_per_year * size / p.size * births * person_years
     newborn = counts[:, :years].sum()
     counts[:, years:] *= (size - newborn) / counts[:, years:].sum()
-    counts = _calibrate_broad_groups(counts, size, p.calibration)
+    return _calibrate_broad_groups(counts, size, p.calibration)
+
+
+def _scale_childbearing_ages(shaped: np.ndarray, factor: float, size: float) -> np.ndarray:
+    """Whole people, with ages 15-49 scaled by `factor` and ages 50-64 keeping the 15-64 total."""
+    counts = shaped.copy()
     childbearing, older = counts[:, 15:50].sum(), counts[:, 50:65].sum()
-    older_factor = 1 + (1 - childbearing_age_factor) * childbearing / older
+    older_factor = 1 + (1 - factor) * childbearing / older
     if older_factor <= 0:
-        raise UserError(f"population: no age structure has {childbearing_age_factor:.2f} times the census "
+        raise UserError(f"population: no age structure has {factor:.2f} times the census "
                         "shape's people aged 15-49 within the plan's 15-64 share")
-    counts[:, 15:50] *= childbearing_age_factor
+    counts[:, 15:50] *= factor
     counts[:, 50:65] *= older_factor
     return _round_preserving_total(counts, round(size))
 
@@ -122,8 +132,9 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     """The base population; `size` rescales it (calibration counts scale with it)."""
     p = scenario.population
     size = p.size if size is None else size
-    factor = _childbearing_age_factor(scenario, rng, size, p.calibration.married_women_15_49 * size / p.size)
-    counts = age_sex_counts(scenario, size, factor)
+    shaped = _census_shaped_counts(scenario, size)
+    factor = _childbearing_age_factor(scenario, rng, shaped, p.calibration.married_women_15_49 * size / p.size)
+    counts = _scale_childbearing_ages(shaped, factor, size)
     sex = np.repeat(np.array([FEMALE, MALE], np.int8), counts.sum(axis=1))
     age_years = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
     age_months = age_years * 12 + rng.integers(0, 12, len(age_years))
@@ -149,7 +160,7 @@ def _draw_residence(scenario: Scenario, rng, n: int) -> np.ndarray:
     return np.where(rng.random(n) < scenario.population.urban_share, URBAN, RURAL).astype(np.int8)
 
 
-def _childbearing_age_factor(scenario: Scenario, rng, size: float, target: float) -> float:
+def _childbearing_age_factor(scenario: Scenario, rng, shaped: np.ndarray, target: float) -> float:
     """The scale of ages 15-49 that gives `target` currently married women 15-49.
 
     The married share at each age comes from the same birth-history and
@@ -161,7 +172,7 @@ def _childbearing_age_factor(scenario: Scenario, rng, size: float, target: float
     histories = _birth_histories(scenario, rng, exact, base_date(scenario).year - ages, residence)
     married = _marital_status(scenario, rng, histories, exact) == MARRIED
     married_share = married.reshape(-1, _CALIBRATION_WOMEN_PER_AGE).mean(axis=1)
-    return float(target / (age_sex_counts(scenario, size)[FEMALE, 15:50] @ married_share))
+    return float(target / (shaped[FEMALE, 15:50] @ married_share))
 
 
 def _scatter(name: str, values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
@@ -223,7 +234,7 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
 
     srb = scenario.sex_ratio_at_birth
     boy_share = male_birth_probability(np.arange(3), (srb.first, srb.second, srb.third_plus))
-    notional_first = _draw_ages(rng, census.mother_age_pattern(f.age_pattern_file, ["all"])[0], n)
+    notional_first = _draw_ages(rng, census.mother_age_pattern(f.age_pattern_file, ("all",))[0], n)
     notional_first += p.family_formation_delay_years
     first_age = np.where(np.isnan(ages[:, 0]), notional_first, ages[:, 0])
     marries = ~np.isnan(ages[:, 0]) | (rng.random(n) >= p.never_married_childless_share)
