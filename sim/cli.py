@@ -16,6 +16,7 @@ import yaml
 
 from sim import __version__
 from sim.errors import UserError
+from sim.run import ENGINES
 
 EXIT_USER_ERROR = 2
 
@@ -57,6 +58,19 @@ def _parser() -> argparse.ArgumentParser:
     population.add_argument("--population-size", type=_positive_int, metavar="N",
                             help="rescale the base population to N people")
     population.set_defaults(command=_population)
+
+    run = commands.add_parser("run", help="run replicates of a scenario and write their yearly indicators")
+    run.add_argument("file", type=Path, metavar="FILE")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for replicates.csv")
+    run.add_argument("--replicates", type=_positive_int, help="how many (default: the scenario's ensemble)")
+    run.add_argument("--seed", type=int, help="ensemble seed (default: the scenario's)")
+    run.add_argument("--engine", choices=ENGINES, default="fast",
+                     help="fast (columnar) or reference (one Mesa agent per person; slow)")
+    run.add_argument("--population-size", type=_positive_int, metavar="N",
+                     help="rescale the base population to N people")
+    run.add_argument("--central-inputs", action="store_true",
+                     help="every uncertain input at its mean instead of drawn per replicate")
+    run.set_defaults(command=_run)
     return parser
 
 
@@ -117,7 +131,7 @@ def _population(args) -> None:
     seed = scenario.ensemble.seed if args.seed is None else args.seed
     synthesis = synthesize(scenario, np.random.default_rng(seed), args.population_size)
     summary = population_summary(synthesis.population)
-    births = synthesis.births_last_year
+    births = synthesis.births_last_year.sum(axis=0)
     summary["births_last_12_months"] = {"total": int(births.sum()), "order1": int(births[0]),
                                         "order2": int(births[1]), "order3plus": int(births[2])}
     summary["childbearing_age_factor"] = round(synthesis.childbearing_age_factor, 4)
@@ -153,3 +167,31 @@ def _print_population(s: dict) -> None:
     for group, row in s["women_15_49_by_parity"].items():
         lines.append(f"  {group:<8}" + "".join(f"{row[p]:>9,}" for p in ("0", "1", "2", "3+")))
     print("\n".join(lines))
+
+
+KEY_INDICATORS = ("population_end", "births", "deaths", "natural_growth_permille", "tfr", "srb")
+
+
+def _run(args) -> None:
+    import pandas as pd
+
+    from sim.loading import load_scenario
+    from sim.run import run_replicate
+
+    scenario = load_scenario(args.file)
+    seed = scenario.ensemble.seed if args.seed is None else args.seed
+    count = scenario.ensemble.replicates if args.replicates is None else args.replicates
+    yearly = pd.concat([
+        run_replicate(scenario, seed, r, engine=args.engine, population_size=args.population_size,
+                      central_inputs=args.central_inputs).yearly
+        for r in range(count)])
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / "replicates.csv"
+    partial = target.with_suffix(".csv.partial")
+    yearly.to_csv(partial, index=False)
+    partial.replace(target)  # never a half-written table under the final name
+    mean = yearly.groupby("year")[list(KEY_INDICATORS)].mean()
+    print(f"{scenario.name}: {count} replicate(s), seed {seed}, engine {args.engine}"
+          + (" (mean over replicates)" if count > 1 else ""))
+    print(mean.to_string(float_format=lambda v: f"{v:,.1f}"))
+    print(f"wrote {target}")

@@ -1,6 +1,8 @@
 """Demographic indicators computed from a population's columns."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -64,3 +66,82 @@ def population_summary(pop: Population) -> dict:
         "couples_15_49": couples_by_only_child(pop),
         "women_15_49_by_parity": women_by_parity(pop).to_dict(orient="index"),
     }
+
+
+# --- yearly indicators of a projection ----------------------------------------------------
+
+# The contract other tools read, in column order.
+INDICATORS = (
+    "population_end", "population_mid", "births", "births_order1", "births_order2", "births_order3plus",
+    "births_male", "births_female", "deaths", "net_migrants", "birth_rate_permille", "death_rate_permille",
+    "natural_growth_permille", "tfr", "tfr_order1", "tfr_order2", "tfr_order3plus", "srb",
+    "share_0_14", "share_15_64", "share_65plus", "married_women_15_49", "mean_age_mother",
+)
+MOTHER_AGES = np.arange(15, 50)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the yearly indicators need of the population at one moment (counts may be expected values)."""
+
+    size: float
+    broad_groups: np.ndarray  # people aged 0-14, 15-64, 65+
+    women_by_age: np.ndarray  # women aged 15..49 by single year
+    married_women_15_49: float
+
+
+def snapshot(age_years: np.ndarray, sex: np.ndarray, marital: np.ndarray, weight: np.ndarray | None = None) -> Snapshot:
+    """A snapshot of the living people given (pass only the living)."""
+    by_age = np.bincount(np.minimum(age_years, 120), weights=weight, minlength=121)
+    women = sex == FEMALE
+    women_weight = None if weight is None else weight[women]
+    women_by_age = np.bincount(np.minimum(age_years[women], 120), weights=women_weight, minlength=121)
+    married = women & (marital == MARRIED) & (age_years >= 15) & (age_years < 50)
+    return Snapshot(
+        size=float(by_age.sum()),
+        broad_groups=np.array([by_age[:15].sum(), by_age[15:65].sum(), by_age[65:].sum()]),
+        women_by_age=women_by_age[MOTHER_AGES],
+        married_women_15_49=float(married.sum() if weight is None else weight[married].sum()),
+    )
+
+
+class YearTally:
+    """Events of one calendar year, turned into its row of indicators when the year closes."""
+
+    def __init__(self, year: int, start: Snapshot):
+        self.year, self.start = year, start
+        self.births = np.zeros((len(MOTHER_AGES), 3))  # by mother's age and birth order 1, 2, 3+
+        self.births_male = 0.0
+        self.deaths = 0.0
+        self.net_migrants = 0.0
+
+    def add_births(self, mother_age_years: np.ndarray, parity_before: np.ndarray, male: np.ndarray,
+                   weight: np.ndarray | None = None) -> None:
+        weight = np.ones(len(mother_age_years)) if weight is None else weight
+        age = np.clip(mother_age_years, MOTHER_AGES[0], MOTHER_AGES[-1]) - MOTHER_AGES[0]
+        np.add.at(self.births, (age, np.minimum(parity_before, 2)), weight)
+        self.births_male += float(weight[np.asarray(male, bool)].sum())
+
+    def close(self, end: Snapshot) -> dict[str, float]:
+        mid = (self.start.size + end.size) / 2
+        women_years = (self.start.women_by_age + end.women_by_age) / 2
+        rates = np.divide(self.births, women_years[:, None], out=np.zeros_like(self.births),
+                          where=women_years[:, None] > 0)
+        births = self.births.sum()
+        by_order = self.births.sum(axis=0)
+        shares = end.broad_groups / end.size
+        row = {
+            "population_end": end.size, "population_mid": mid, "births": births,
+            "births_order1": by_order[0], "births_order2": by_order[1], "births_order3plus": by_order[2],
+            "births_male": self.births_male, "births_female": births - self.births_male,
+            "deaths": self.deaths, "net_migrants": self.net_migrants,
+            "birth_rate_permille": 1000 * births / mid, "death_rate_permille": 1000 * self.deaths / mid,
+            "natural_growth_permille": 1000 * (births - self.deaths) / mid,
+            "tfr": rates.sum(), "tfr_order1": rates[:, 0].sum(), "tfr_order2": rates[:, 1].sum(),
+            "tfr_order3plus": rates[:, 2].sum(),
+            "srb": 100 * self.births_male / (births - self.births_male) if births > self.births_male else np.nan,
+            "share_0_14": shares[0], "share_15_64": shares[1], "share_65plus": shares[2],
+            "married_women_15_49": end.married_women_15_49,
+            "mean_age_mother": (self.births.sum(axis=1) @ (MOTHER_AGES + 0.5)) / births if births else np.nan,
+        }
+        return {"year": self.year, **{name: float(row[name]) for name in INDICATORS}}

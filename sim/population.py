@@ -29,6 +29,10 @@ COLUMNS: dict[str, tuple[type, int | bool]] = {
     "months_pregnant": (np.int8, 0),
     "only_child": (np.bool_, False),
     "spouse": (np.int32, NO_SPOUSE),
+    # latent rank of a woman's wish for children, 0 (strongest) to 255: she wants a
+    # second child if below the scenario's intention share of 256, and so on
+    "intention": (np.uint8, 255),
+    "catching_up": (np.bool_, False),  # newly eligible at a policy change and acting on it
 }
 
 
@@ -80,6 +84,9 @@ class Population:
             self._data[name][start:stop] = values.get(name, default)
         self._count = stop
         return np.arange(start, stop)
+
+    def copy(self) -> "Population":
+        return Population({name: column.copy() for name, column in self.columns()})
 
     def nbytes(self) -> int:
         return sum(column.nbytes for column in self._data.values())

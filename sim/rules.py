@@ -6,9 +6,20 @@ so the rules are written once.
 """
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass, field, replace
 
-from sim.scenario import Regime
+import numpy as np
+from scipy.optimize import brentq
+
+from sim.lifetable import MAX_AGE
+from sim.population import RURAL, URBAN
+from sim.scenario import ByResidence, Regime, Scenario
+
+# the census residence rows of each residence's mothers' age pattern
+RESIDENCE_ROWS = {URBAN: ("city", "town"), RURAL: ("rural",)}
+# shape of the gamma interval from marriage to first birth (shape 2 puts the
+# mode at half the mean: most couples have their first child within two years)
+INTERVAL_SHAPE = 2.0
 
 # The most children a couple may have under each regime; None = no limit.
 _LIMIT = {Regime.universal_two_child: 2, Regime.three_child: 3, Regime.none: None}
@@ -59,3 +70,276 @@ def male_birth_probability(parity_before: np.ndarray, sex_ratio_by_order: tuple[
     ratios = np.asarray(sex_ratio_by_order, float)
     order_index = np.minimum(np.asarray(parity_before), 2)
     return ratios[order_index] / (100 + ratios[order_index])
+
+
+# --- hazards -----------------------------------------------------------------------------
+#
+# Rates are monthly. A woman of parity p who is married, not pregnant, past the
+# postpartum months and of childbearing age conceives at
+#     scale[residence, order] * fecundity(age) * wants * policy  (+ catch-up),
+# where `wants` is her latent intention for the next child (always for a
+# first), `policy` is 1 within the rules and the out-of-policy factor
+# outside them, and the scales are calibrated so that under the rules in force
+# at the base date conceptions run at the base year's births.
+
+ORDERS = 3  # birth orders 1, 2, 3+
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The hazard tables of one realized scenario; `scale` is set by `calibrated`."""
+
+    fecundity_by_age: np.ndarray  # relative, by single year of age 0..MAX_AGE
+    fecund_ages: tuple[int, int]  # [min_age, max_age) in years
+    postpartum_months: int
+    gestation_months: int
+    intention_rank: np.ndarray  # (order 1, 2, 3+; residence): intention ranks below it want that next child
+    out_of_policy: float
+    rural_daughter_min_interval_months: int
+    catch_up_months: float
+    catch_up_fade_ages: tuple[float, float]
+    marriage_log_survival: np.ndarray  # (residence, age in months 0..) cumulative log chance of staying single
+    min_marriage_age_months: int
+    scale: np.ndarray = field(default_factory=lambda: np.ones((2, ORDERS)))  # (residence, order)
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, marriage_ages: np.ndarray) -> "Rates":
+        """The tables of `scenario`; `marriage_ages` is a sample by residence (see `marriage_log_survival`)."""
+        f, b, p = scenario.fertility, scenario.behaviour, scenario.policy
+        return cls(
+            fecundity_by_age=_step_table(f.relative_fecundity, "factor"),
+            fecund_ages=(int(np.ceil(f.min_age)), int(np.ceil(f.max_age))),
+            postpartum_months=f.postpartum_months,
+            gestation_months=f.gestation_months,
+            intention_rank=np.stack([np.full(2, 256), _ranks(b.second_child_intention), _ranks(b.third_child_intention)]),
+            out_of_policy=out_of_policy_factor(b.compliance, p.penalty_deterrence, p.penalty_collection_rate),
+            rural_daughter_min_interval_months=p.rural_daughter_min_interval_months,
+            catch_up_months=b.catch_up.duration_months,
+            catch_up_fade_ages=(b.catch_up.fade_start_age, b.catch_up.fade_end_age),
+            marriage_log_survival=marriage_log_survival(marriage_ages),
+            min_marriage_age_months=int(np.ceil(scenario.marriage.min_age_women * 12)),
+        )
+
+
+def _ranks(share: ByResidence) -> np.ndarray:
+    ranks = np.zeros(2, int)
+    ranks[URBAN], ranks[RURAL] = round(256 * share.urban), round(256 * share.rural)
+    return ranks
+
+
+def _step_table(rows, attribute: str) -> np.ndarray:
+    """Values by single year of age 0..MAX_AGE from rows that each hold from their age to the next row's."""
+    starts = np.array([row.age for row in rows])
+    values = np.array([getattr(row, attribute) for row in rows], float)
+    index = np.searchsorted(starts, np.arange(MAX_AGE + 1), side="right") - 1
+    return np.where(index >= 0, values[np.maximum(index, 0)], 0.0)
+
+
+def out_of_policy_factor(compliance: float, deterrence: float, collection_rate: float) -> float:
+    """Conception rate outside the rules relative to within them.
+
+    Only couples who do not keep to the rules have out-of-policy births, and
+    of those the penalty deters a share: its deterrence times the share of
+    penalties actually collected.
+    """
+    return (1 - compliance) * (1 - deterrence * collection_rate)
+
+
+def wants_next_child(rates: Rates, parity: np.ndarray, intention: np.ndarray, residence: np.ndarray) -> np.ndarray:
+    """Whether each woman wants a child beyond `parity` (every married woman wants a first).
+
+    One latent rank per woman serves every order, so those who want a third
+    child are among those who want a second.
+    """
+    rank = rates.intention_rank.ravel()[np.minimum(parity, ORDERS - 1) * 2 + residence]
+    return intention < rank
+
+
+def exposure_months(rates: Rates, *, parity: np.ndarray, months_since_birth_end: np.ndarray, months: int) -> np.ndarray:
+    """Months of a step of `months` a non-pregnant woman could conceive, given her months since birth at its end."""
+    past_postpartum = np.clip(months_since_birth_end - rates.postpartum_months, 0, months)
+    return np.where(parity == 0, months, past_postpartum)
+
+
+def catch_up_rate(rates: Rates, age_years: np.ndarray) -> np.ndarray:
+    """Extra monthly rate of a catching-up woman: the backlog clears in `catch_up_months`, less so with age."""
+    start, end = rates.catch_up_fade_ages
+    fade = np.clip((end - age_years) / (end - start), 0.0, 1.0)
+    return fade / rates.catch_up_months
+
+
+def relative_conception_rate(rates: Rates, *, age_years: np.ndarray, wants: np.ndarray,
+                             eligible: np.ndarray) -> np.ndarray:
+    """The monthly conception rate before the calibrated scale of each residence and birth order.
+
+    `wants` is `wants_next_child` (engines that skip women who want no more pass True).
+    """
+    policy = np.where(eligible, 1.0, rates.out_of_policy)
+    return rates.fecundity_by_age[np.minimum(age_years, MAX_AGE)] * policy * wants
+
+
+def conception_rate(
+    rates: Rates, *, parity: np.ndarray, age_years: np.ndarray, residence: np.ndarray, wants: np.ndarray,
+    eligible: np.ndarray, catching_up: np.ndarray,
+) -> np.ndarray:
+    """Monthly conception rate of married, non-pregnant women of childbearing age."""
+    relative = relative_conception_rate(rates, age_years=age_years, wants=wants, eligible=eligible)
+    scale = rates.scale.ravel()[residence * ORDERS + np.minimum(parity, ORDERS - 1)]
+    catching_up = catching_up & eligible & wants
+    return scale * relative + np.where(catching_up, catch_up_rate(rates, age_years), 0.0)
+
+
+def conception_probability(rate: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    return -np.expm1(-rate * exposure)
+
+
+def calibrated(rates: Rates, relative_rate: np.ndarray, residence: np.ndarray, parity: np.ndarray,
+               target_per_month: np.ndarray) -> Rates:
+    """`rates` with the scale of each (residence, order) set so expected conceptions in a month hit the target.
+
+    `relative_rate` is `relative_conception_rate` of the women exposed in the
+    first month; `target_per_month` has shape (residence, order).
+    """
+    order = np.minimum(parity, ORDERS - 1)
+    scale = np.zeros((2, ORDERS))
+    for res in range(2):
+        for o in range(ORDERS):
+            cell = relative_rate[(residence == res) & (order == o)]
+            target = target_per_month[res, o]
+            if target <= 0 or cell.sum() == 0:
+                continue
+            if target >= len(cell):
+                raise ValueError(f"{target:.0f} conceptions a month asked of {len(cell)} women "
+                                 f"(residence {res}, order {o + 1})")
+            expected = lambda k: conception_probability(k * cell, 1.0).sum() - target  # noqa: E731
+            high = 1.0
+            while expected(high) < 0:
+                high *= 2
+            scale[res, o] = brentq(expected, 0.0, high, xtol=1e-12)
+    return replace(rates, scale=scale)
+
+
+def marriage_probability(rates: Rates, residence: np.ndarray, age_months: np.ndarray, months: int) -> np.ndarray:
+    """Chance that a single woman aged `age_months` at the start of a step of `months` marries in it."""
+    table = rates.marriage_log_survival
+    last = table.shape[1] - 1
+    start = table[residence, np.minimum(age_months, last)]
+    end = table[residence, np.minimum(age_months + months, last)]
+    return -np.expm1(end - start)
+
+
+def marriage_log_survival(marriage_ages: np.ndarray) -> np.ndarray:
+    """Cumulative log chance of staying single by month of age, from a sample of ages at first marriage.
+
+    `marriage_ages` (residence, women) is drawn with the rules that built the
+    base population's histories (nan: never marries), so women marry in the
+    run as they did before it.
+    """
+    size = (MAX_AGE + 1) * 12
+    table = np.zeros((len(marriage_ages), size))
+    for res, ages in enumerate(marriage_ages):
+        months = np.floor(ages[~np.isnan(ages)] * 12).astype(int)
+        marrying = np.bincount(np.minimum(months, size - 1), minlength=size)
+        single = len(ages) - np.concatenate([[0], np.cumsum(marrying)[:-1]])
+        hazard = np.divide(marrying, single, out=np.zeros(size), where=single > 0)
+        table[res] = np.concatenate([[0.0], np.cumsum(np.log1p(-np.minimum(hazard, 1 - 1e-12)))[:-1]])
+    return table
+
+
+# --- mortality ---------------------------------------------------------------------------
+
+def death_probability_by_age_months(monthly_q: np.ndarray) -> np.ndarray:
+    """Chance of dying within the next 12 months by sex and age in months (the birthday falls inside)."""
+    ages = np.arange(monthly_q.shape[1] * 12)
+    last = monthly_q.shape[1] - 1
+    at_this_age = 12 - ages % 12
+    with np.errstate(divide="ignore", invalid="ignore"):  # q = 1 at the oldest age: log survival -inf
+        log_now = np.log1p(-monthly_q[:, np.minimum(ages // 12, last)])
+        log_next = np.log1p(-monthly_q[:, np.minimum(ages // 12 + 1, last)])
+        after_birthday = np.where(at_this_age < 12, (12 - at_this_age) * log_next, 0.0)
+    return -np.expm1(at_this_age * log_now + after_birthday)
+
+
+def death_month(monthly_q: np.ndarray, sex: np.ndarray, age_months: np.ndarray, months: int,
+                uniform: np.ndarray) -> np.ndarray:
+    """The month (1..`months`) in which each person dies, or 0 if they survive the months ahead.
+
+    Exact for a monthly death probability `monthly_q[sex, age in years]` that
+    changes on birthdays: `uniform` in (0, 1] is the person's draw, and they die
+    in the first month their survival falls below it. Drawing once a year is
+    then the same as drawing every month.
+    """
+    last = monthly_q.shape[1] - 1
+    years = age_months // 12
+    at_this_age = 12 - age_months % 12
+    log_u = np.log(uniform)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_now = np.log1p(-monthly_q[sex, np.minimum(years, last)])
+        log_next = np.log1p(-monthly_q[sex, np.minimum(years + 1, last)])
+        early = np.floor(log_u / log_now) + 1
+        late = at_this_age + np.floor((log_u - at_this_age * log_now) / log_next) + 1
+    month = np.where(log_u > at_this_age * log_now, early, late)
+    month = np.where(np.isnan(month), np.inf, month)  # q = 0 (0/0) never dies
+    return np.where(month <= months, month, 0).astype(np.int8)
+
+
+# --- marriage market and migration -------------------------------------------------------
+
+def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng: np.random.Generator,
+                   oldest: int) -> np.ndarray:
+    """For each bride, the index of an unmarried man (into `men_age_years`) near her wanted age, or -1.
+
+    Men are taken at random from the wanted single year of age; when that year
+    runs out the rest look one year older, then (at the top) younger.
+    """
+    shuffled = rng.permutation(len(men_age_years))
+    men = shuffled[np.argsort(men_age_years[shuffled], kind="stable")]
+    bounds = np.searchsorted(men_age_years[men], np.arange(oldest + 2))
+    husband = np.full(len(wanted_age_years), -1, np.int64)
+    brides = np.argsort(wanted_age_years, kind="stable")
+    arrivals = np.searchsorted(wanted_age_years[brides], np.arange(oldest + 2))
+    next_free = bounds[:-1].copy()
+
+    def place(waiting: np.ndarray, age: int) -> np.ndarray:
+        take = min(len(waiting), bounds[age + 1] - next_free[age])
+        husband[waiting[:take]] = men[next_free[age]: next_free[age] + take]
+        next_free[age] += take
+        return waiting[take:]
+
+    waiting = np.empty(0, np.int64)
+    for age in range(oldest + 1):  # each age's brides join the queue
+        waiting = place(np.concatenate([waiting, brides[arrivals[age]: arrivals[age + 1]]]), age)
+        if not len(waiting) and arrivals[age + 1] == len(brides):
+            return husband
+    for age in range(oldest, -1, -1):  # place any left over, looking younger
+        if not len(waiting):
+            break
+        waiting = place(waiting, age)
+    return husband
+
+
+def wanted_husband_age(scenario: Scenario, bride_age_years: np.ndarray, rng: np.random.Generator,
+                       oldest: int) -> np.ndarray:
+    m = scenario.marriage
+    wanted = bride_age_years + rng.normal(m.husband_age_gap_mean_years, m.husband_age_gap_sd_years,
+                                          len(bride_age_years))
+    return np.clip(np.floor(wanted), np.ceil(m.min_age_men), oldest).astype(int)
+
+
+def migrant_counts(scenario: Scenario, months: int, rng: np.random.Generator) -> np.ndarray:
+    """Net migrants in a step of `months`, by sex (FEMALE, MALE) and age group of the migration pattern.
+
+    The expected number is rounded at random (so the mean is kept) and shared
+    out multinomially; the sign is the direction.
+    """
+    mig = scenario.migration
+    expected = mig.net_migrants_per_year * months / 12
+    count = int(np.floor(abs(expected)) + (rng.random() < abs(expected) % 1))
+    shares = np.array([row.share for row in mig.age_pattern])
+    by_sex = np.outer([mig.female_share, 1 - mig.female_share], shares)
+    return np.sign(expected).astype(int) * rng.multinomial(count, by_sex.ravel()).reshape(by_sex.shape)
+
+
+def migration_age_groups(scenario: Scenario) -> list[tuple[int, int]]:
+    starts = [row.age for row in scenario.migration.age_pattern]
+    return list(zip(starts, [*starts[1:], MAX_AGE + 1]))

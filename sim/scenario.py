@@ -69,6 +69,11 @@ class AgeShareRow(Section):
     share: Probability
 
 
+class AgeFactorRow(Section):
+    age: Annotated[StrictInt, Field(ge=0, le=120)] = Field(description="from this age up to the next row's age")
+    factor: Annotated[Number, Field(ge=0)]
+
+
 class OnlyChildShare(Section):
     """Share of people who are their parents' only child, for cohorts born up to `born_until`."""
 
@@ -128,6 +133,8 @@ class Fertility(Section):
     order_shares_area: str
     gestation_months: Annotated[StrictInt, Field(ge=6, le=10)] = 9
     postpartum_months: Months = Field(description="months after a birth with no new conception")
+    relative_fecundity: list[AgeFactorRow] = Field(
+        min_length=1, description="monthly chance of conceiving by age, relative to the peak (level is calibrated)")
     min_age: ReproductiveAge = 15
     max_age: ReproductiveAge = 50
 
@@ -209,8 +216,8 @@ class CatchUp(Section):
 
 
 class Behaviour(Section):
-    second_child_intention: Probability = Field(description="share of parity-1 women who want a second child")
-    third_child_intention: Probability = Field(description="share of parity-2 women who want a third child")
+    second_child_intention: ByResidence = Field(description="share of one-child mothers who want a second child")
+    third_child_intention: ByResidence = Field(description="share of two-child mothers who want a third child")
     catch_up: CatchUp
     compliance: Probability = Field(description="share of couples who keep to the rules")
 

@@ -32,24 +32,22 @@ import numpy as np
 from sim import census
 from sim.errors import UserError
 from sim.lifetable import LifeTable, infant_mortality_by_sex, life_table
-from sim.rules import male_birth_probability
 from sim.population import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
+from sim.rules import INTERVAL_SHAPE, RESIDENCE_ROWS, male_birth_probability, match_husbands, wanted_husband_age
 from sim.scenario import Scenario
 
 BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
-# Shape of the interval from marriage to first birth (gamma; shape 2 puts the
-# mode at half the mean: most couples have their first child within two years).
-_INTERVAL_SHAPE = 2.0
 _CALIBRATION_WOMEN_PER_AGE = 4000
-_RESIDENCE_ROWS = {URBAN: ("city", "town"), RURAL: ("rural",)}
+_MARRIAGE_SAMPLE = 100_000  # per residence; the monthly hazard's sampling error is a few per cent
 
 
 @dataclass(frozen=True)
 class Synthesis:
     population: Population
     base_date: dt.date
-    births_last_year: np.ndarray  # births in the 12 months before the base date, by order 1, 2, 3+
+    births_last_year: np.ndarray  # births in the 12 months before the base date, by residence and order 1, 2, 3+
     childbearing_age_factor: float  # calibrated scale of ages 15-49 against the census shape
+    marriage_ages: np.ndarray  # (residence, women) ages at first marriage of the youngest cohorts; nan: never
 
 
 def base_date(scenario: Scenario) -> dt.date:
@@ -152,8 +150,19 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
         **{k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
     }
     columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
-    births = histories.births_in(exact_age[women] - 1, exact_age[women])
-    return Synthesis(Population(columns), base_date(scenario), births, factor)
+    columns["intention"] = rng.integers(0, 256, len(sex), dtype=np.uint8)
+    marriage_ages = np.stack([_youngest_cohort_marriage_ages(scenario, rng, res) for res in (URBAN, RURAL)])
+    births = np.stack([histories.births_in(exact_age[women] - 1, exact_age[women], residence[women] == res)
+                       for res in (URBAN, RURAL)])
+    return Synthesis(Population(columns), base_date(scenario), births, factor, marriage_ages)
+
+
+def _youngest_cohort_marriage_ages(scenario: Scenario, rng, residence: int) -> np.ndarray:
+    """Ages at first marriage of a sample of the youngest cohort row's women, from the history rules."""
+    n = _MARRIAGE_SAMPLE
+    birth_year = np.full(n, scenario.population.parity_progression[-1].born_until)
+    histories = _birth_histories(scenario, rng, np.full(n, 60.0), birth_year, np.full(n, residence))
+    return histories.marriage_ages
 
 
 def _draw_residence(scenario: Scenario, rng, n: int) -> np.ndarray:
@@ -197,17 +206,21 @@ class _Histories:
         gestation = scenario.fertility.gestation_months
         future = np.where(born | np.isnan(self.birth_ages), np.inf, self.birth_ages)
         months_to_birth = np.ceil((future - age[:, None]) * 12).min(axis=1)
-        pregnant = months_to_birth < gestation
+        # months_pregnant counts the months begun since conception: a birth
+        # `months_to_birth` months ahead was conceived that many months short of
+        # gestation + 1 (the engine's births come when it passes the gestation)
+        pregnant = months_to_birth <= gestation
         return {
             "parity": parity.astype(np.int8),
             "sons": (born & self.boys).sum(axis=1).astype(np.int8),
             "months_since_birth": since.astype(np.int16),
-            "months_pregnant": np.where(pregnant, gestation - months_to_birth, 0).astype(np.int8),
+            "months_pregnant": np.where(pregnant, gestation + 1 - months_to_birth, 0).astype(np.int8),
         }
 
-    def births_in(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    def births_in(self, start: np.ndarray, end: np.ndarray, women: np.ndarray) -> np.ndarray:
+        """Births by order between ages `start` and `end` to the selected women."""
         inside = (self.birth_ages > start[:, None]) & (self.birth_ages <= end[:, None])
-        return inside.sum(axis=0)
+        return inside[women].sum(axis=0)
 
 
 def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
@@ -220,7 +233,7 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
     reached = np.cumprod(rng.random((n, 3)) < progress, axis=1).astype(bool)
 
     ages = np.empty((n, 3))
-    for res, rows in _RESIDENCE_ROWS.items():
+    for res, rows in RESIDENCE_ROWS.items():
         mine = residence == res
         pattern = census.mother_age_pattern(f.age_pattern_file, rows)
         for order in range(3):
@@ -238,7 +251,7 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
     notional_first += p.family_formation_delay_years
     first_age = np.where(np.isnan(ages[:, 0]), notional_first, ages[:, 0])
     marries = ~np.isnan(ages[:, 0]) | (rng.random(n) >= p.never_married_childless_share)
-    interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(_INTERVAL_SHAPE, 1 / _INTERVAL_SHAPE, n)
+    interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(INTERVAL_SHAPE, 1 / INTERVAL_SHAPE, n)
     # conception, not birth, must follow marriage
     interval = np.maximum(interval, f.gestation_months / 12)
     # the legal minimum holds unless the first conception comes before it (customary marriages)
@@ -277,37 +290,21 @@ def _by_age(rows, age: np.ndarray) -> np.ndarray:
 
 
 def _link_husbands(scenario: Scenario, rng, columns: dict[str, np.ndarray], exact_age: np.ndarray) -> np.ndarray:
-    """Spouse ids: each married woman gets an unmarried man of her residence near her age plus the gap.
-
-    Men are taken from the wanted single year of age; when that year runs out
-    the rest look one year older, then (at the top) younger.
-    """
+    """Spouse ids: each married woman gets an unmarried man of her residence near her age plus the gap."""
     m = scenario.marriage
     sex, residence, marital = columns["sex"], columns["residence"], columns["marital"]
     spouse = np.full(len(sex), -1, np.int32)
-    top = census.OPEN_AGE
-    men_age = np.floor(exact_age).astype(int)
+    age = np.floor(exact_age).astype(int)
     for res in (URBAN, RURAL):
         wives = np.flatnonzero((sex == FEMALE) & (marital == MARRIED) & (residence == res))
-        wanted = exact_age[wives] + rng.normal(m.husband_age_gap_mean_years, m.husband_age_gap_sd_years, len(wives))
-        wanted = np.clip(np.floor(wanted), m.min_age_men, top).astype(int)
         men = np.flatnonzero((sex == MALE) & (residence == res) & (exact_age >= m.min_age_men))
-        pools = {a: rng.permutation(men[men_age[men] == a]) for a in range(top + 1)}
-        used = dict.fromkeys(pools, 0)
-        waiting = np.empty(0, np.int64)
-        # ascending: each age's wives join the queue; descending: place any left over
-        for a, arriving in [*((a, wives[wanted == a]) for a in range(top + 1)),
-                            *((a, wives[:0]) for a in range(top, -1, -1))]:
-            waiting = np.concatenate([waiting, arriving])
-            take = min(len(waiting), len(pools[a]) - used[a])
-            husbands = pools[a][used[a]: used[a] + take]
-            used[a] += take
-            spouse[waiting[:take]] = husbands
-            spouse[husbands] = waiting[:take]
-            waiting = waiting[take:]
-        if len(waiting):
-            raise UserError(f"population: {len(waiting)} married women found no husband of their residence; "
-                            "check the age structure and marriage.husband_age_gap_mean_years")
+        wanted = wanted_husband_age(scenario, exact_age[wives], rng, census.OPEN_AGE)
+        husbands = match_husbands(wanted, age[men], rng, census.OPEN_AGE)
+        if (husbands < 0).any():
+            raise UserError(f"population: {(husbands < 0).sum()} married women found no husband of their "
+                            "residence; check the age structure and marriage.husband_age_gap_mean_years")
+        spouse[wives] = men[husbands]
+        spouse[men[husbands]] = wives
     married_men = spouse >= 0
     men = (sex == MALE) & ~married_men & (exact_age >= m.min_age_men)
     widowers = men & (rng.random(len(sex)) < _by_age(scenario.population.widowed_share_men, exact_age))

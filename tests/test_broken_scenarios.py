@@ -63,4 +63,4 @@ def test_command_line_exits_2_without_traceback():
                          cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 2
     assert "Traceback" not in run.stdout + run.stderr
-    assert run.stderr.startswith("tests/broken/probability_above_one.yaml:5: behaviour.second_child_intention: ")
+    assert run.stderr.startswith("tests/broken/probability_above_one.yaml:6: behaviour.second_child_intention.rural: ")

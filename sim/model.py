@@ -1,0 +1,309 @@
+"""The fast engine: a Mesa model whose people live in numpy columns.
+
+One step covers `period.time_step_months` months. Within a step, from the
+state at its start:
+
+1. the policy regime of the step's first day; women who become eligible
+   when it changes and want the child start catching up;
+2. conceptions among married, non-pregnant women of childbearing age;
+3. first marriages of single women, to unmarried men of their residence;
+4. the clock moves on (ages, months since birth, months of pregnancy);
+5. deaths, scheduled once a year (widowing the spouse, ending a pregnancy);
+6. births of pregnancies past their gestation (conceptions of this step
+   come at least `gestation_months` steps later);
+7. net migration.
+
+Each process draws from its own named stream (see `sim.streams`). The rules
+are in `sim.rules`; this module only applies them to columns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import mesa
+import numpy as np
+
+from sim import rules
+from sim.indicators import Snapshot, YearTally, snapshot
+from sim.population import FEMALE, MALE, MARRIED, NO_SPOUSE, SINGLE, WIDOWED, Population
+from sim.scenario import Regime, Scenario
+from sim.synthesis import Synthesis, life_tables
+
+OLDEST = 110
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def conception_targets(scenario: Scenario, synthesis: Synthesis) -> np.ndarray:
+    """Conceptions a month by residence and order: the base year's births, at the scenario's level.
+
+    The synthesized histories give the split by residence and order; the
+    scenario's `births_per_year` (scaled to the population simulated) gives the level.
+    """
+    p = scenario.population
+    births = synthesis.births_last_year
+    level = p.births_per_year * len(synthesis.population) / p.size
+    return births / births.sum() * level / 12
+
+
+class ErhaiModel(mesa.Model):
+    """People of a district as columns, stepping through the scenario's period."""
+
+    def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
+        super().__init__(rng=random_streams["agents"])
+        self.scenario = scenario
+        self.people: Population = synthesis.population.copy()
+        self.streams = random_streams
+        self.months_per_step = scenario.period.time_step_months
+        self.date = scenario.period.start
+        self.regime: Regime = scenario.policy.regime_on(synthesis.base_date)
+        self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), self.people, self.regime,
+                               conception_targets(scenario, synthesis))
+        sr = scenario.sex_ratio_at_birth
+        self._sex_ratios = (sr.first, sr.second, sr.third_plus)
+        self.yearly: list[dict[str, float]] = []
+        self._tally: YearTally | None = None
+        self._deaths_due: dict[int, list[np.ndarray]] = {}
+        self._monthly_q = np.zeros((2, OLDEST + 1))
+
+    @property
+    def finished(self) -> bool:
+        return self.date > self.scenario.period.end
+
+    def run(self) -> list[dict[str, float]]:
+        while not self.finished:
+            self.step()
+        return self.yearly
+
+    def step(self) -> None:
+        months = self.months_per_step
+        if self._tally is None:
+            self._open_year()
+        self._apply_policy(self.scenario.policy.regime_on(self.date))
+        conceived, months_pregnant = self._conceptions(months)
+        brides = self._brides(months)
+        self._advance_clock(months)
+        self.people.months_pregnant[conceived] = months_pregnant
+        self._marry(brides)
+        self._deaths(months)
+        self._births()
+        self._migration(months)
+        self.date = add_months(self.date, months)
+        if self.finished or self.date.year != self._tally.year:
+            self.yearly.append(self._tally.close(self._snapshot()))
+            self._tally = None
+
+    # --- years -----------------------------------------------------------------------------
+
+    def _snapshot(self) -> Snapshot:
+        pop = self.people
+        alive = pop.alive
+        return snapshot(pop.age_months[alive] // 12, pop.sex[alive], pop.marital[alive])
+
+    def _open_year(self) -> None:
+        year = self.date.year
+        self._tally = YearTally(year, self._snapshot())
+        tables = life_tables(self.scenario, year + 0.5)
+        self._monthly_q = np.stack([tables[FEMALE].monthly_death_probability(),
+                                    tables[MALE].monthly_death_probability()])
+        self._deaths_due = {}
+        self._schedule_deaths(self.people.active, first_month=self.date.month)
+
+    def _schedule_deaths(self, ids: np.ndarray, first_month: int) -> None:
+        """Draw the month of death, if within this year, of the people `ids` from `first_month` on."""
+        months = 13 - first_month
+        if months <= 0 or not len(ids):
+            return
+        pop, rng = self.people, self.streams["deaths"]
+        sex, age = pop.sex[ids], pop.age_months[ids]
+        draw = rng.random(len(ids))
+        if months == 12:  # most die in no year: test the year first, then find the month
+            table = rules.death_probability_by_age_months(self._monthly_q)
+            dying = draw < table[sex, np.minimum(age, table.shape[1] - 1)]
+            ids, sex, age, draw = ids[dying], sex[dying], age[dying], draw[dying]
+        month = rules.death_month(self._monthly_q, sex, age, months, 1 - draw)
+        for offset in np.unique(month[month > 0]):
+            self._deaths_due.setdefault(first_month + offset - 1, []).append(ids[month == offset])
+
+    # --- processes -------------------------------------------------------------------------
+
+    def _apply_policy(self, regime: Regime) -> None:
+        if regime is self.regime:
+            return
+        pop = self.people
+        wives = self._married_women_of_childbearing_age()
+        attributes = couple_attributes(pop, wives, self.rates)
+        newly = rules.eligible_for_next_birth(regime, **attributes) & ~rules.eligible_for_next_birth(
+            self.regime, **attributes)
+        newly &= rules.wants_next_child(self.rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])
+        pop.catching_up[wives[newly]] = True
+        self.regime = regime
+
+    def _married_women_of_childbearing_age(self) -> np.ndarray:
+        pop = self.people
+        low, high = self.rates.fecund_ages
+        candidates = np.flatnonzero(pop.alive & (pop.marital == MARRIED) & (pop.sex == FEMALE))
+        age = pop.age_months[candidates]
+        return candidates[(age >= 12 * low) & (age < 12 * high)]
+
+    def _conceptions(self, months: int) -> tuple[np.ndarray, np.ndarray]:
+        """Women who conceive in this step, and their months of pregnancy at its end."""
+        pop, rng = self.people, self.streams["conception"]
+        women = self._married_women_of_childbearing_age()
+        women = women[pop.months_pregnant[women] == 0]
+        # only women who want another child can conceive: skip the rest early
+        women = women[rules.wants_next_child(self.rates, pop.parity[women], pop.intention[women],
+                                             pop.residence[women])]
+        parity = pop.parity[women]
+        exposure = rules.exposure_months(self.rates, parity=parity,
+                                         months_since_birth_end=pop.months_since_birth[women] + months, months=months)
+        rate = rules.conception_rate(
+            self.rates, parity=parity, age_years=pop.age_months[women] // 12, residence=pop.residence[women],
+            wants=True, catching_up=pop.catching_up[women],
+            eligible=rules.eligible_for_next_birth(self.regime, **couple_attributes(pop, women, self.rates)))
+        conceived = rng.random(len(women)) < rules.conception_probability(rate, exposure)
+        # conception in a uniformly drawn month of those exposed
+        months_pregnant = 1 + (rng.random(conceived.sum()) * exposure[conceived]).astype(np.int8)
+        return women[conceived], months_pregnant
+
+    def _brides(self, months: int) -> np.ndarray:
+        pop, rng = self.people, self.streams["marriage"]
+        singles = np.flatnonzero(pop.alive & (pop.marital == SINGLE) & (pop.sex == FEMALE))
+        singles = singles[pop.age_months[singles] >= self.rates.min_marriage_age_months - months]
+        chance = rules.marriage_probability(self.rates, pop.residence[singles], pop.age_months[singles], months)
+        return singles[rng.random(len(singles)) < chance]
+
+    def _marry(self, brides: np.ndarray) -> None:
+        """Each bride marries an unmarried man of her residence; if none is left, one from outside."""
+        pop, rng = self.people, self.streams["marriage"]
+        m = self.scenario.marriage
+        men = np.flatnonzero(pop.alive & (pop.sex == MALE) & (pop.marital != MARRIED))
+        men = men[pop.age_months[men] >= 12 * m.min_age_men]
+        for res in (0, 1):
+            mine = brides[pop.residence[brides] == res]
+            pool = men[pop.residence[men] == res]
+            wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST)
+            husband = rules.match_husbands(wanted, pop.age_months[pool] // 12, rng, OLDEST)
+            matched = husband >= 0
+            pop.spouse[mine[matched]] = pool[husband[matched]]
+            pop.spouse[pool[husband[matched]]] = mine[matched]
+            pop.marital[pool[husband[matched]]] = MARRIED
+        pop.marital[brides] = MARRIED
+
+    def _advance_clock(self, months: int) -> None:
+        pop = self.people
+        pop.age_months[:] += months
+        since, pregnant = pop.months_since_birth, pop.months_pregnant
+        np.add(since, months, out=since, where=since >= 0)
+        np.add(pregnant, months, out=pregnant, where=pregnant > 0)
+
+    def _deaths(self, months: int) -> None:
+        due = [ids for month in range(self.date.month, self.date.month + months)
+               for ids in self._deaths_due.pop(month, [])]
+        if due:
+            dying = np.concatenate(due)
+            self._tally.deaths += remove(self.people, dying[self.people.alive[dying]], WIDOWED)
+
+    def _births(self) -> None:
+        pop, rng = self.people, self.streams["births"]
+        pregnant = np.flatnonzero(pop.months_pregnant > self.rates.gestation_months)
+        mothers = pregnant[pop.alive[pregnant]]
+        if not len(mothers):
+            return
+        parity = pop.parity[mothers]
+        boy = rng.random(len(mothers)) < rules.male_birth_probability(parity, self._sex_ratios)
+        since_birth = pop.months_pregnant[mothers] - self.rates.gestation_months - 1
+        self._tally.add_births((pop.age_months[mothers] - since_birth) // 12, parity, boy)
+        pop.parity[mothers] += 1
+        pop.sons[mothers] += boy
+        pop.months_since_birth[mothers] = since_birth
+        pop.months_pregnant[mothers] = 0
+        pop.catching_up[mothers] = False
+        babies = pop.add(len(mothers), age_months=since_birth, sex=np.where(boy, MALE, FEMALE),
+                         residence=pop.residence[mothers], only_child=parity == 0,
+                         intention=rng.integers(0, 256, len(mothers), dtype=np.uint8))
+        self._schedule_deaths(babies, first_month=self._step_end_month() + 1)
+
+    def _step_end_month(self) -> int:
+        return self.date.month + self.months_per_step - 1
+
+    def _migration(self, months: int) -> None:
+        counts = rules.migrant_counts(self.scenario, months, self.streams["migration"])
+        if not counts.any():
+            return
+        for (sex, group), count in np.ndenumerate(counts):
+            if count:
+                low, high = rules.migration_age_groups(self.scenario)[group]
+                self._migrate(sex, low, high, int(count))
+
+    def _migrate(self, sex: int, low: int, high: int, count: int) -> None:
+        """Immigrants copy residents of their sex and age group (spouse and pregnancy left behind); emigrants leave."""
+        pop = self.people
+        people = pick_people(pop, self.streams["migration"], sex, low, high, abs(count), distinct=count < 0)
+        if count < 0:
+            self._tally.net_migrants -= remove(pop, people, MARRIED)
+            return
+        copied = {name: column[people] for name, column in pop.columns()
+                  if name not in ("spouse", "months_pregnant", "catching_up")}
+        arrivals = pop.add(len(people), **copied)
+        self._tally.net_migrants += len(arrivals)
+        self._schedule_deaths(arrivals, first_month=self._step_end_month() + 1)
+
+
+def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_month: np.ndarray) -> rules.Rates:
+    """Scale the conception rates so that the first month's expected conceptions meet the targets."""
+    low, high = rates.fecund_ages
+    age = pop.age_months
+    women = np.flatnonzero(pop.alive & (pop.marital == MARRIED) & (pop.sex == FEMALE) & (pop.months_pregnant == 0)
+                           & (age >= 12 * low) & (age < 12 * high))
+    parity = pop.parity[women]
+    exposure = rules.exposure_months(rates, parity=parity, months_since_birth_end=pop.months_since_birth[women] + 1,
+                                     months=1)
+    wants = rules.wants_next_child(rates, parity, pop.intention[women], pop.residence[women])
+    relative = exposure * rules.relative_conception_rate(
+        rates, age_years=age[women] // 12, wants=wants,
+        eligible=rules.eligible_for_next_birth(regime, **couple_attributes(pop, women, rates)))
+    return rules.calibrated(rates, relative, pop.residence[women], parity, target_per_month)
+
+
+def couple_attributes(pop: Population, wives: np.ndarray, rates: rules.Rates) -> dict[str, np.ndarray]:
+    """The keyword arguments of `rules.eligible_for_next_birth` for the women `wives`."""
+    spouse = pop.spouse[wives]
+    return dict(
+        married=pop.marital[wives] == MARRIED, parity=pop.parity[wives], sons=pop.sons[wives],
+        rural=pop.residence[wives] == 1, wife_only_child=pop.only_child[wives],
+        husband_only_child=(spouse >= 0) & pop.only_child[np.maximum(spouse, 0)],
+        months_since_birth=pop.months_since_birth[wives],
+        rural_daughter_min_interval_months=rates.rural_daughter_min_interval_months,
+    )
+
+
+def remove(pop: Population, ids: np.ndarray, partner_status: int) -> int:
+    """Take people out (death or emigration); a partner left behind gets `partner_status`. Returns the count."""
+    pop.alive[ids] = False
+    pop.months_pregnant[ids] = 0
+    partners = pop.spouse[ids]
+    partners = partners[partners >= 0]
+    pop.marital[partners] = partner_status
+    pop.spouse[partners] = NO_SPOUSE
+    pop.spouse[ids] = NO_SPOUSE
+    return len(ids)
+
+
+def pick_people(pop: Population, rng: np.random.Generator, sex: int, low: int, high: int, count: int,
+                distinct: bool) -> np.ndarray:
+    """`count` living people of `sex` aged [low, high) at random (rejection sampling: groups are large)."""
+    chosen = np.empty(0, np.int64)
+    for _ in range(20):
+        ids = rng.integers(0, len(pop), 50 * count + 100)
+        years = pop.age_months[ids] // 12
+        ids = ids[pop.alive[ids] & (pop.sex[ids] == sex) & (years >= low) & (years < high)]
+        chosen = np.concatenate([chosen, ids])
+        if distinct:
+            chosen = chosen[np.sort(np.unique(chosen, return_index=True)[1])]
+        if len(chosen) >= count:
+            return chosen[:count]
+    return chosen
