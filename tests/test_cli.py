@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import yaml
 
 from sim.cli import main
@@ -49,3 +50,23 @@ def test_schema_is_json_schema_of_every_section(tmp_path):
 def test_a_missing_file_is_a_user_error(capsys, tmp_path):
     assert main(["population", str(tmp_path / "nope.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_run_writes_the_yearly_indicators_of_each_replicate(tmp_path, capsys):
+    from sim.indicators import INDICATORS
+
+    code = main(["run", str(UNIVERSAL), "--replicates", "2",
+                 "--seed", "5", "--population-size", "5000", "--out", str(tmp_path)])
+    assert code == 0
+    table = pd.read_csv(tmp_path / "replicates.csv")
+    assert list(table.columns) == ["replicate", "year", *INDICATORS]
+    assert sorted(table.replicate.unique()) == [0, 1] and sorted(table.year.unique()) == list(range(2016, 2021))
+    assert "natural_growth_permille" in capsys.readouterr().out
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_run_of_a_broken_scenario_exits_2_and_writes_nothing(tmp_path, capsys):
+    code = main(["run", str(ROOT / "tests" / "broken" / "probability_above_one.yaml"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert not (tmp_path / "out").exists()
+    assert "second_child_intention.rural" in capsys.readouterr().err

@@ -1,0 +1,80 @@
+"""Speed and memory of the fast engine against the per-agent Mesa reference, measured in one run.
+
+    python benchmarks/engine.py [--sizes 10000 100000 full] [--reference-sizes 10000 100000]
+
+Prints nanoseconds per agent-month (engine run only; building the base
+population is timed apart), their ratio at each size, the seconds of one
+full-scale replicate and the bytes held per agent. Figures on a shared
+machine are noisy: compare the ratios, which are measured side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from sim.inputs import realize
+from sim.loading import load_scenario
+from sim.model import ErhaiModel
+from sim.reference import ReferenceModel
+from sim.streams import replicate_seed, streams
+from sim.synthesis import synthesize
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "heshan_universal_two_child.yaml"
+TARGETS = {"speedup": 100, "full_scale_seconds": 0.5, "bytes_per_agent": 100}
+
+
+def timed_run(engine, scenario, synthesis, seed: int = 0) -> tuple[float, float, object]:
+    """Seconds of one engine run and the agent-months it simulated."""
+    model = engine(scenario, synthesis, streams(replicate_seed(2016, seed)))
+    start = time.perf_counter()
+    yearly = model.run()
+    seconds = time.perf_counter() - start
+    agent_months = sum(row["population_mid"] for row in yearly) * 12
+    return seconds, agent_months, model
+
+
+def held_bytes_per_agent(scenario, synthesis) -> float:
+    """Peak memory allocated while running, per person in the base population."""
+    tracemalloc.start()
+    timed_run(ErhaiModel, scenario, synthesis)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / len(synthesis.population)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["10000", "100000", "full"])
+    parser.add_argument("--reference-sizes", nargs="+", type=int, default=[10000, 100000])
+    parser.add_argument("--repeats", type=int, default=3, help="fast-engine runs per size (the best counts)")
+    args = parser.parse_args()
+    scenario = realize(load_scenario(SCENARIO))[0]
+    print(f"{'size':>9} {'synthesis s':>12} {'fast s':>8} {'fast ns/agent-month':>20} "
+          f"{'reference ns/agent-month':>25} {'ratio':>7}")
+    for label in args.sizes:
+        size = None if label == "full" else int(label)
+        start = time.perf_counter()
+        synthesis = synthesize(scenario, np.random.default_rng(1), size)
+        synthesis_seconds = time.perf_counter() - start
+        fast = min((timed_run(ErhaiModel, scenario, synthesis, r) for r in range(args.repeats)), key=lambda t: t[0])
+        fast_ns = 1e9 * fast[0] / fast[1]
+        line = f"{len(synthesis.population):>9,} {synthesis_seconds:>12.2f} {fast[0]:>8.3f} {fast_ns:>20.1f}"
+        if size in args.reference_sizes:
+            reference = timed_run(ReferenceModel, scenario, synthesis)
+            reference_ns = 1e9 * reference[0] / reference[1]
+            line += f" {reference_ns:>25.0f} {reference_ns / fast_ns:>7.0f}"
+        print(line, flush=True)
+        if label == "full":
+            columns = fast[2].people.nbytes() / len(fast[2].people)
+            peak = held_bytes_per_agent(scenario, synthesis)
+            print(f"\nfull scale: one 2016-2020 replicate {fast[0]:.3f} s (target {TARGETS['full_scale_seconds']} s); "
+                  f"columns {columns:.0f} bytes/agent, peak while running {peak:.0f} bytes/agent "
+                  f"(target {TARGETS['bytes_per_agent']})")
+
+
+if __name__ == "__main__":
+    main()

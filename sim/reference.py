@@ -1,0 +1,217 @@
+"""The reference engine: an idiomatic Mesa model with one `Agent` per person.
+
+It applies the same rules (`sim.rules`) in the same order as the fast engine,
+one person at a time, drawing every death and conception month by month. It
+is slow on purpose: the tests use it as the oracle of the fast engine on small
+populations, and the benchmark as the per-agent baseline. Monthly steps only.
+"""
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim import rules
+from sim.indicators import Snapshot, YearTally, snapshot
+from sim.model import OLDEST, add_months, calibrate, conception_targets
+from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
+from sim.scenario import Regime, Scenario
+from sim.synthesis import Synthesis, life_tables
+
+
+class Person(mesa.Agent):
+    """One person of the district; a woman's spouse is a `Person` or None."""
+
+    def __init__(self, model: "ReferenceModel", **attributes):
+        super().__init__(model)
+        self.spouse: Person | None = None
+        self.conceives = self.marries = self.dies = False
+        for name, value in attributes.items():
+            setattr(self, name, value)
+
+    @property
+    def age_years(self) -> int:
+        return self.age_months // 12
+
+    def plan(self) -> None:
+        """Decide this month's events from the state at its start."""
+        model = self.model
+        self.dies = model.streams["deaths"].random() < model.monthly_q[self.sex][min(self.age_years, OLDEST)]
+        if self.sex != FEMALE:
+            return
+        if self.marital == SINGLE and self.age_months >= model.rates.min_marriage_age_months - 1:
+            chance = rules.marriage_probability(model.rates, self.residence, self.age_months, 1)
+            self.marries = model.streams["marriage"].random() < chance
+        elif self.marital == MARRIED and self.months_pregnant == 0 and self.in_childbearing_ages():
+            self.conceives = model.streams["conception"].random() < self.conception_probability()
+
+    def in_childbearing_ages(self) -> bool:
+        low, high = self.model.rates.fecund_ages
+        return 12 * low <= self.age_months < 12 * high
+
+    def wants_next_child(self) -> bool:
+        return bool(rules.wants_next_child(self.model.rates, self.parity, self.intention, self.residence))
+
+    def eligible(self, regime: Regime) -> bool:
+        rates = self.model.rates
+        return bool(rules.eligible_for_next_birth(
+            regime, married=self.marital == MARRIED, parity=self.parity, sons=self.sons,
+            rural=self.residence == RURAL, wife_only_child=self.only_child,
+            husband_only_child=self.spouse is not None and self.spouse.only_child,
+            months_since_birth=self.months_since_birth,
+            rural_daughter_min_interval_months=rates.rural_daughter_min_interval_months))
+
+    def conception_probability(self) -> float:
+        if not self.wants_next_child():
+            return 0.0
+        rates = self.model.rates
+        rate = rules.conception_rate(rates, parity=self.parity, age_years=self.age_years, residence=self.residence,
+                                     wants=True, eligible=self.eligible(self.model.regime),
+                                     catching_up=self.catching_up)
+        exposure = rules.exposure_months(rates, parity=self.parity, months_since_birth_end=self.months_since_birth + 1,
+                                         months=1)
+        return float(rules.conception_probability(rate, exposure))
+
+    def advance(self) -> None:
+        """A month passes."""
+        self.age_months += 1
+        if self.months_since_birth != NO_BIRTH:
+            self.months_since_birth += 1
+        if self.months_pregnant:
+            self.months_pregnant += 1
+        if self.conceives:
+            self.months_pregnant, self.conceives = 1, False
+
+    def leave(self, partner_status: int) -> None:
+        """Die or emigrate; a partner left behind gets `partner_status`."""
+        if self.spouse is not None:
+            self.spouse.marital, self.spouse.spouse = partner_status, None
+        self.remove()
+
+    def give_birth(self) -> None:
+        model = self.model
+        boy = model.streams["births"].random() < rules.male_birth_probability(self.parity, model.sex_ratios)
+        model.tally.add_births(np.array([self.age_years]), np.array([self.parity]), np.array([boy]))
+        Person(model, age_months=0, sex=MALE if boy else FEMALE, residence=self.residence, marital=SINGLE,
+               parity=0, sons=0, months_since_birth=NO_BIRTH, months_pregnant=0, only_child=self.parity == 0,
+               intention=int(model.streams["births"].integers(0, 256)), catching_up=False)
+        self.parity += 1
+        self.sons += int(boy)
+        self.months_since_birth, self.months_pregnant, self.catching_up = 0, 0, False
+
+
+class ReferenceModel(mesa.Model):
+    """The same projection as `sim.model.ErhaiModel`, one Mesa agent per person."""
+
+    def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
+        super().__init__(rng=random_streams["agents"])
+        if scenario.period.time_step_months != 1:
+            raise ValueError("the reference engine steps monthly; set period.time_step_months: 1")
+        self.scenario, self.streams = scenario, random_streams
+        self.date = scenario.period.start
+        self.regime: Regime = scenario.policy.regime_on(synthesis.base_date)
+        self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), synthesis.population,
+                               self.regime, conception_targets(scenario, synthesis))
+        sr = scenario.sex_ratio_at_birth
+        self.sex_ratios = (sr.first, sr.second, sr.third_plus)
+        self.yearly: list[dict[str, float]] = []
+        self.tally: YearTally | None = None
+        self.monthly_q: list[list[float]] = []
+        self._add_people(synthesis)
+
+    def _add_people(self, synthesis: Synthesis) -> None:
+        pop = synthesis.population
+        names = [name for name, _ in pop.columns() if name not in ("alive", "spouse")]
+        people = {}
+        for i in pop.active:
+            people[i] = Person(self, **{name: getattr(pop, name)[i].item() for name in names})
+        for i, person in people.items():
+            if pop.spouse[i] >= 0:
+                person.spouse = people[pop.spouse[i]]
+
+    @property
+    def finished(self) -> bool:
+        return self.date > self.scenario.period.end
+
+    def run(self) -> list[dict[str, float]]:
+        while not self.finished:
+            self.step()
+        return self.yearly
+
+    def step(self) -> None:
+        if self.tally is None:
+            self._open_year()
+        self._apply_policy(self.scenario.policy.regime_on(self.date))
+        self.agents.shuffle_do("plan")
+        self._marry([p for p in self.agents if p.marries])
+        self.agents.do("advance")
+        dying = [p for p in self.agents if p.dies]
+        for person in dying:
+            person.leave(WIDOWED)
+        self.tally.deaths += len(dying)
+        for mother in [p for p in self.agents if p.months_pregnant > self.rates.gestation_months]:
+            mother.give_birth()
+        self._migrate()
+        self.date = add_months(self.date, 1)
+        if self.finished or self.date.year != self.tally.year:
+            self.yearly.append(self.tally.close(self._snapshot()))
+            self.tally = None
+
+    def _snapshot(self) -> Snapshot:
+        people = list(self.agents)
+        return snapshot(np.array([p.age_years for p in people], int), np.array([p.sex for p in people]),
+                        np.array([p.marital for p in people]))
+
+    def _open_year(self) -> None:
+        self.tally = YearTally(self.date.year, self._snapshot())
+        tables = life_tables(self.scenario, self.date.year + 0.5)
+        self.monthly_q = [list(tables[FEMALE].monthly_death_probability()),
+                          list(tables[MALE].monthly_death_probability())]
+
+    def _apply_policy(self, regime: Regime) -> None:
+        if regime is self.regime:
+            return
+        for woman in self.agents:
+            if (woman.sex == FEMALE and woman.marital == MARRIED and woman.in_childbearing_ages()
+                    and woman.eligible(regime) and not woman.eligible(self.regime) and woman.wants_next_child()):
+                woman.catching_up = True
+        self.regime = regime
+
+    def _marry(self, brides: list[Person]) -> None:
+        rng, m = self.streams["marriage"], self.scenario.marriage
+        unmarried = [p for p in self.agents if p.sex == MALE and p.marital != MARRIED
+                     and p.age_months >= 12 * m.min_age_men]
+        for res in (0, 1):
+            mine = [b for b in brides if b.residence == res]
+            pool = [p for p in unmarried if p.residence == res]
+            wanted = rules.wanted_husband_age(self.scenario, np.array([b.age_months + 1 for b in mine]) / 12,
+                                              rng, OLDEST)
+            husbands = rules.match_husbands(wanted, np.array([p.age_months + 1 for p in pool], int) // 12, rng,
+                                            OLDEST)
+            for bride, h in zip(mine, husbands):
+                if h >= 0:
+                    bride.spouse, pool[h].spouse, pool[h].marital = pool[h], bride, MARRIED
+        for bride in brides:
+            bride.marital, bride.marries = MARRIED, False
+
+    def _migrate(self) -> None:
+        rng = self.streams["migration"]
+        counts = rules.migrant_counts(self.scenario, 1, rng)
+        for (sex, group), count in np.ndenumerate(counts):
+            if not count:
+                continue
+            low, high = rules.migration_age_groups(self.scenario)[group]
+            group_people = [p for p in self.agents if p.sex == sex and low <= p.age_years < high]
+            if not group_people:
+                continue
+            movers = [group_people[i] for i in rng.choice(len(group_people), min(abs(count), len(group_people)),
+                                                          replace=count > 0)]
+            for person in movers:
+                if count < 0:
+                    person.leave(MARRIED)
+                else:
+                    Person(self, **{k: getattr(person, k) for k in _COPIED}, months_pregnant=0, catching_up=False)
+            self.tally.net_migrants += np.sign(count) * len(movers)
+
+
+_COPIED = ("age_months", "sex", "residence", "marital", "parity", "sons", "months_since_birth", "only_child",
+           "intention")
