@@ -49,25 +49,19 @@ def conception_targets(scenario: Scenario, synthesis: Synthesis) -> np.ndarray:
     return births / births.sum() * level / 12
 
 
-class ErhaiModel(mesa.Model):
-    """People of a district as columns, stepping through the scenario's period."""
+class DistrictModel(mesa.Model):
+    """What every engine shares: the scenario's period, policy, calibrated rates and yearly indicators."""
 
     def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
         super().__init__(rng=random_streams["agents"])
-        self.scenario = scenario
-        self.people: Population = synthesis.population.copy()
-        self.streams = random_streams
-        self.months_per_step = scenario.period.time_step_months
+        self.scenario, self.streams = scenario, random_streams
         self.date = scenario.period.start
         self.regime: Regime = scenario.policy.regime_on(synthesis.base_date)
-        self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), self.people, self.regime,
-                               conception_targets(scenario, synthesis))
+        self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), synthesis.population,
+                               self.regime, conception_targets(scenario, synthesis))
         sr = scenario.sex_ratio_at_birth
-        self._sex_ratios = (sr.first, sr.second, sr.third_plus)
+        self.sex_ratios = (sr.first, sr.second, sr.third_plus)
         self.yearly: list[dict[str, float]] = []
-        self._tally: YearTally | None = None
-        self._deaths_due: dict[int, list[np.ndarray]] = {}
-        self._monthly_q = np.zeros((2, OLDEST + 1))
 
     @property
     def finished(self) -> bool:
@@ -77,6 +71,18 @@ class ErhaiModel(mesa.Model):
         while not self.finished:
             self.step()
         return self.yearly
+
+
+class ErhaiModel(DistrictModel):
+    """People of a district as columns, stepping through the scenario's period."""
+
+    def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
+        super().__init__(scenario, synthesis, random_streams)
+        self.people: Population = synthesis.population.copy()
+        self.months_per_step = scenario.period.time_step_months
+        self._tally: YearTally | None = None
+        self._deaths_due: dict[int, list[np.ndarray]] = {}
+        self._monthly_q = np.zeros((2, OLDEST + 1))
 
     def step(self) -> None:
         months = self.months_per_step
@@ -214,7 +220,7 @@ class ErhaiModel(mesa.Model):
         if not len(mothers):
             return
         parity = pop.parity[mothers]
-        boy = rng.random(len(mothers)) < rules.male_birth_probability(parity, self._sex_ratios)
+        boy = rng.random(len(mothers)) < rules.male_birth_probability(parity, self.sex_ratios)
         since_birth = pop.months_pregnant[mothers] - self.rates.gestation_months - 1
         self._tally.add_births((pop.age_months[mothers] - since_birth) // 12, parity, boy)
         pop.parity[mothers] += 1

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim import rules
 from sim.indicators import Snapshot, YearTally, snapshot
-from sim.model import OLDEST, add_months, calibrate, conception_targets
+from sim.model import OLDEST, DistrictModel, add_months
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
 from sim.scenario import Regime, Scenario
 from sim.synthesis import Synthesis, life_tables
@@ -99,21 +99,13 @@ class Person(mesa.Agent):
         self.months_since_birth, self.months_pregnant, self.catching_up = 0, 0, False
 
 
-class ReferenceModel(mesa.Model):
+class ReferenceModel(DistrictModel):
     """The same projection as `sim.model.ErhaiModel`, one Mesa agent per person."""
 
     def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
-        super().__init__(rng=random_streams["agents"])
         if scenario.period.time_step_months != 1:
             raise ValueError("the reference engine steps monthly; set period.time_step_months: 1")
-        self.scenario, self.streams = scenario, random_streams
-        self.date = scenario.period.start
-        self.regime: Regime = scenario.policy.regime_on(synthesis.base_date)
-        self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), synthesis.population,
-                               self.regime, conception_targets(scenario, synthesis))
-        sr = scenario.sex_ratio_at_birth
-        self.sex_ratios = (sr.first, sr.second, sr.third_plus)
-        self.yearly: list[dict[str, float]] = []
+        super().__init__(scenario, synthesis, random_streams)
         self.tally: YearTally | None = None
         self.monthly_q: list[list[float]] = []
         self._add_people(synthesis)
@@ -127,15 +119,6 @@ class ReferenceModel(mesa.Model):
         for i, person in people.items():
             if pop.spouse[i] >= 0:
                 person.spouse = people[pop.spouse[i]]
-
-    @property
-    def finished(self) -> bool:
-        return self.date > self.scenario.period.end
-
-    def run(self) -> list[dict[str, float]]:
-        while not self.finished:
-            self.step()
-        return self.yearly
 
     def step(self) -> None:
         if self.tally is None:
