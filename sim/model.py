@@ -140,7 +140,7 @@ class ErhaiModel(DistrictModel):
         if regime is self.regime:
             return
         pop = self.people
-        wives = self._married_women_of_childbearing_age()
+        wives = married_women_of_childbearing_age(pop, self.rates)
         attributes = couple_attributes(pop, wives, self.rates)
         newly = rules.eligible_for_next_birth(regime, **attributes) & ~rules.eligible_for_next_birth(
             self.regime, **attributes)
@@ -148,28 +148,11 @@ class ErhaiModel(DistrictModel):
         pop.catching_up[wives[newly]] = True
         self.regime = regime
 
-    def _married_women_of_childbearing_age(self) -> np.ndarray:
-        pop = self.people
-        low, high = self.rates.fecund_ages
-        candidates = np.flatnonzero(pop.alive & (pop.marital == MARRIED) & (pop.sex == FEMALE))
-        age = pop.age_months[candidates]
-        return candidates[(age >= 12 * low) & (age < 12 * high)]
-
     def _conceptions(self, months: int) -> tuple[np.ndarray, np.ndarray]:
         """Women who conceive in this step, and their months of pregnancy at its end."""
-        pop, rng = self.people, self.streams["conception"]
-        women = self._married_women_of_childbearing_age()
-        women = women[pop.months_pregnant[women] == 0]
-        # only women who want another child can conceive: skip the rest early
-        women = women[rules.wants_next_child(self.rates, pop.parity[women], pop.intention[women],
-                                             pop.residence[women])]
-        parity = pop.parity[women]
-        exposure = rules.exposure_months(self.rates, parity=parity,
-                                         months_since_birth_end=pop.months_since_birth[women] + months, months=months)
-        rate = rules.conception_rate(
-            self.rates, parity=parity, age_years=pop.age_months[women] // 12, residence=pop.residence[women],
-            wants=True, catching_up=pop.catching_up[women],
-            eligible=rules.eligible_for_next_birth(self.regime, **couple_attributes(pop, women, self.rates)))
+        rng = self.streams["conception"]
+        women = women_who_may_conceive(self.people, self.rates)
+        rate, exposure = conception_chances(self.people, women, self.rates, self.regime, months)
         conceived = rng.random(len(women)) < rules.conception_probability(rate, exposure)
         # conception in a uniformly drawn month of those exposed
         months_pregnant = 1 + (rng.random(conceived.sum()) * exposure[conceived]).astype(np.int8)
@@ -260,19 +243,40 @@ class ErhaiModel(DistrictModel):
 
 
 def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_month: np.ndarray) -> rules.Rates:
-    """Scale the conception rates so that the first month's expected conceptions meet the targets."""
+    """Scale the conception rates so that the first month's expected conceptions meet the targets.
+
+    `rates` must be unscaled (scale 1), so their conception rate is the relative one.
+    """
+    women = women_who_may_conceive(pop, rates)
+    rate, exposure = conception_chances(pop, women, rates, regime, months=1)
+    return rules.calibrated(rates, rate * exposure, pop.residence[women], pop.parity[women], target_per_month)
+
+
+def married_women_of_childbearing_age(pop: Population, rates: rules.Rates) -> np.ndarray:
     low, high = rates.fecund_ages
-    age = pop.age_months
-    women = np.flatnonzero(pop.alive & (pop.marital == MARRIED) & (pop.sex == FEMALE) & (pop.months_pregnant == 0)
-                           & (age >= 12 * low) & (age < 12 * high))
+    candidates = np.flatnonzero(pop.alive & (pop.marital == MARRIED) & (pop.sex == FEMALE))
+    age = pop.age_months[candidates]
+    return candidates[(age >= 12 * low) & (age < 12 * high)]
+
+
+def women_who_may_conceive(pop: Population, rates: rules.Rates) -> np.ndarray:
+    """Married women of childbearing age, not pregnant, who want another child (the others cannot conceive)."""
+    women = married_women_of_childbearing_age(pop, rates)
+    women = women[pop.months_pregnant[women] == 0]
+    return women[rules.wants_next_child(rates, pop.parity[women], pop.intention[women], pop.residence[women])]
+
+
+def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,
+                       months: int) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly conception rate and months exposed in a step of `months`, for `women_who_may_conceive`."""
     parity = pop.parity[women]
-    exposure = rules.exposure_months(rates, parity=parity, months_since_birth_end=pop.months_since_birth[women] + 1,
-                                     months=1)
-    wants = rules.wants_next_child(rates, parity, pop.intention[women], pop.residence[women])
-    relative = exposure * rules.relative_conception_rate(
-        rates, age_years=age[women] // 12, wants=wants,
+    exposure = rules.exposure_months(rates, parity=parity,
+                                     months_since_birth_end=pop.months_since_birth[women] + months, months=months)
+    rate = rules.conception_rate(
+        rates, parity=parity, age_years=pop.age_months[women] // 12, residence=pop.residence[women],
+        wants=True, catching_up=pop.catching_up[women],
         eligible=rules.eligible_for_next_birth(regime, **couple_attributes(pop, women, rates)))
-    return rules.calibrated(rates, relative, pop.residence[women], parity, target_per_month)
+    return rate, exposure
 
 
 def couple_attributes(pop: Population, wives: np.ndarray, rates: rules.Rates) -> dict[str, np.ndarray]:

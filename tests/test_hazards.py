@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sim import rules
-from sim.model import calibrate, conception_targets, couple_attributes
-from sim.population import MARRIED, FEMALE
+from sim.model import calibrate, conception_chances, conception_targets, women_who_may_conceive
+from sim.population import FEMALE
 from sim.synthesis import life_tables
 
 
@@ -86,18 +86,10 @@ def test_calibrated_scales_give_the_target_conceptions(base_scenario, base_synth
     regime = base_scenario.policy.regime_on(base_synthesis.base_date)
     target = conception_targets(base_scenario, base_synthesis)
     calibrated = calibrate(rates, pop, regime, target)
-    low, high = rates.fecund_ages
-    women = np.flatnonzero((pop.sex == FEMALE) & (pop.marital == MARRIED) & (pop.months_pregnant == 0)
-                           & (pop.age_months >= 12 * low) & (pop.age_months < 12 * high))
-    parity, residence = pop.parity[women], pop.residence[women]
-    wants = rules.wants_next_child(calibrated, parity, pop.intention[women], residence)
-    rate = rules.conception_rate(
-        calibrated, parity=parity, age_years=pop.age_months[women] // 12, residence=residence, wants=wants,
-        eligible=rules.eligible_for_next_birth(regime, **couple_attributes(pop, women, calibrated)),
-        catching_up=np.zeros(len(women), bool))
-    exposure = rules.exposure_months(calibrated, parity=parity,
-                                     months_since_birth_end=pop.months_since_birth[women] + 1, months=1)
+    women = women_who_may_conceive(pop, calibrated)
+    rate, exposure = conception_chances(pop, women, calibrated, regime, months=1)
     expected = rules.conception_probability(rate, exposure)
+    parity, residence = pop.parity[women], pop.residence[women]
     order = np.minimum(parity, 2)
     for res in (0, 1):
         for o in range(3):
