@@ -6,7 +6,7 @@ grow by doubling so appending a month's births costs no copy most months.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -51,15 +51,25 @@ class Population:
             name: np.asarray(columns[name], dtype) if name in columns else np.full(self._count, default, dtype)
             for name, (dtype, default) in COLUMNS.items()
         }
+        self._refresh_views()
 
     def __len__(self) -> int:
         return self._count
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        data = self.__dict__.get("_data")
-        if data is None or name not in data:
-            raise AttributeError(name)
-        return data[name][: self._count]
+    if TYPE_CHECKING:  # the columns are set as instance attributes by `_refresh_views`
+        def __getattr__(self, name: str) -> np.ndarray: ...
+
+    def _refresh_views(self) -> None:
+        # engines read columns thousands of times a run: plain attributes are the cheapest lookup
+        for name, column in self._data.items():
+            setattr(self, name, column[: self._count])
+
+    def __getstate__(self) -> dict:
+        return {"_count": self._count, "_data": self._data}  # pickled apart, the views would lose their columns
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._refresh_views()
 
     def columns(self) -> Iterator[tuple[str, np.ndarray]]:
         for name in COLUMNS:
@@ -83,6 +93,7 @@ class Population:
         for name, (_, default) in COLUMNS.items():
             self._data[name][start:stop] = values.get(name, default)
         self._count = stop
+        self._refresh_views()
         return np.arange(start, stop)
 
     def copy(self) -> "Population":
