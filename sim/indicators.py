@@ -92,16 +92,16 @@ class Snapshot:
 
 def snapshot(age_years: np.ndarray, sex: np.ndarray, marital: np.ndarray, weight: np.ndarray | None = None) -> Snapshot:
     """A snapshot of the living people given (pass only the living)."""
-    by_age = np.bincount(np.minimum(age_years, 120), weights=weight, minlength=121)
-    women = sex == FEMALE
-    women_weight = None if weight is None else weight[women]
-    women_by_age = np.bincount(np.minimum(age_years[women], 120), weights=women_weight, minlength=121)
-    married = women & (marital == MARRIED) & (age_years >= 15) & (age_years < 50)
+    # one pass counts people by age, sex and married or not; every figure is a sum of those cells
+    cell = (np.minimum(age_years, 120) * 2 + (sex == FEMALE)) * 2 + (marital == MARRIED)
+    counts = np.bincount(cell, weights=weight, minlength=121 * 4).reshape(121, 2, 2)
+    by_age = counts.sum(axis=(1, 2))
+    women_by_age = counts[:, 1].sum(axis=1)
     return Snapshot(
         size=float(by_age.sum()),
         broad_groups=np.array([by_age[:15].sum(), by_age[15:65].sum(), by_age[65:].sum()]),
         women_by_age=women_by_age[MOTHER_AGES],
-        married_women_15_49=float(married.sum() if weight is None else weight[married].sum()),
+        married_women_15_49=float(counts[15:50, 1, 1].sum()),
     )
 
 
