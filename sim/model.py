@@ -80,27 +80,39 @@ class ErhaiModel(DistrictModel):
         super().__init__(scenario, synthesis, random_streams)
         self.people: Population = synthesis.population.copy()
         self.months_per_step = scenario.period.time_step_months
-        self._tally: YearTally | None = None
         self._deaths_due: dict[int, list[np.ndarray]] = {}
         self._monthly_q = np.zeros((2, OLDEST + 1))
+        # Each step looks only at the people who may take part in a process
+        # (see `_track`), not at the whole population.
+        self._pregnant = np.flatnonzero(self.people.months_pregnant > 0)
+        self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
+        self._tally: YearTally | None = None
 
     def step(self) -> None:
         months = self.months_per_step
         if self._tally is None:
-            self._open_year()
+            self._open_year(self._snapshot())
+        first_new = len(self.people)
         self._apply_policy(self.scenario.policy.regime_on(self.date))
         conceived, months_pregnant = self._conceptions(months)
         brides = self._brides(months)
         self._advance_clock(months)
         self.people.months_pregnant[conceived] = months_pregnant
+        self._pregnant = np.concatenate([self._pregnant, conceived])
         self._marry(brides)
-        self._deaths(months)
+        widowed = self._deaths(months)
         self._births()
         self._migration(months)
+        newcomers = np.arange(first_new, len(self.people))  # newborns and immigrants
+        self._schedule_deaths(newcomers, first_month=self.date.month + months)
+        self._track(np.concatenate([brides, widowed, newcomers]))
         self.date = add_months(self.date, months)
         if self.finished or self.date.year != self._tally.year:
-            self.yearly.append(self._tally.close(self._snapshot()))
+            end = self._snapshot()
+            self.yearly.append(self._tally.close(end))
             self._tally = None
+            if not self.finished:
+                self._open_year(end)  # the same moment: one snapshot serves both
 
     # --- years -----------------------------------------------------------------------------
 
@@ -109,14 +121,41 @@ class ErhaiModel(DistrictModel):
         alive = pop.alive
         return snapshot(pop.age_months[alive] // 12, pop.sex[alive], pop.marital[alive])
 
-    def _open_year(self) -> None:
+    def _open_year(self, start: Snapshot) -> None:
         year = self.date.year
-        self._tally = YearTally(year, self._snapshot())
+        self._tally = YearTally(year, start)
         tables = life_tables(self.scenario, year + 0.5)
         self._monthly_q = np.stack([tables[FEMALE].monthly_death_probability(),
                                     tables[MALE].monthly_death_probability()])
         self._deaths_due = {}
-        self._schedule_deaths(self.people.active, first_month=self.date.month)
+        living = self.people.active
+        self._schedule_deaths(living, first_month=self.date.month)
+        self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
+        self._track(living)
+
+    def _track(self, ids: np.ndarray) -> None:
+        """Add `ids` to the candidates of the processes they may join before the year's end.
+
+        The candidates are a superset, refreshed when a year opens: each step
+        keeps those whose state still fits. Whoever may join a process later
+        in the year is added at the end of the step that changed their state
+        (brides, the widowed, newborns and immigrants). Ages grow by up to a
+        year and a step before the refresh, so the lower age bounds are
+        lowered by that much.
+        """
+        pop, r = self.people, self.rates
+        sex, marital, age = pop.sex[ids], pop.marital[ids], pop.age_months[ids]
+        soon = age + (12 + self.months_per_step)
+        women = sex == FEMALE
+        low, high = r.fecund_ages
+        wives = women & (marital == MARRIED) & (soon >= 12 * low) & (age < 12 * high)
+        married = ids[wives]
+        wives[wives] = may_want_more(r, pop.parity[married], pop.intention[married], pop.residence[married])
+        singles = women & (marital == SINGLE) & (soon >= r.min_marriage_age_months)
+        bachelors = ~women & (marital != MARRIED) & (soon >= 12 * self.scenario.marriage.min_age_men)
+        self._wives = np.concatenate([self._wives, ids[wives]])
+        self._singles = np.concatenate([self._singles, ids[singles]])
+        self._bachelors = np.concatenate([self._bachelors, ids[bachelors]])
 
     def _schedule_deaths(self, ids: np.ndarray, first_month: int) -> None:
         """Draw the month of death, if within this year, of the people `ids` from `first_month` on."""
@@ -128,7 +167,8 @@ class ErhaiModel(DistrictModel):
         draw = rng.random(len(ids))
         if months == 12:  # most die in no year: test the year first, then find the month
             table = rules.death_probability_by_age_months(self._monthly_q)
-            dying = draw < table[sex, np.minimum(age, table.shape[1] - 1)]
+            width = table.shape[1]  # a flat lookup is twice as fast as table[sex, age] over everyone
+            dying = draw < table.ravel()[sex * np.int16(width) + np.minimum(age, width - 1)]
             ids, sex, age, draw = ids[dying], sex[dying], age[dying], draw[dying]
         month = rules.death_month(self._monthly_q, sex, age, months, 1 - draw)
         for offset in np.unique(month[month > 0]):
@@ -140,7 +180,7 @@ class ErhaiModel(DistrictModel):
         if regime is self.regime:
             return
         pop = self.people
-        wives = married_women_of_childbearing_age(pop, self.rates)
+        wives = childbearing_wives(pop, self.rates, self._wives)
         attributes = couple_attributes(pop, wives, self.rates)
         newly = rules.eligible_for_next_birth(regime, **attributes) & ~rules.eligible_for_next_birth(
             self.regime, **attributes)
@@ -151,7 +191,7 @@ class ErhaiModel(DistrictModel):
     def _conceptions(self, months: int) -> tuple[np.ndarray, np.ndarray]:
         """Women who conceive in this step, and their months of pregnancy at its end."""
         rng = self.streams["conception"]
-        women = women_who_may_conceive(self.people, self.rates)
+        women = may_conceive(self.people, self.rates, childbearing_wives(self.people, self.rates, self._wives))
         rate, exposure = conception_chances(self.people, women, self.rates, self.regime, months)
         conceived = rng.random(len(women)) < rules.conception_probability(rate, exposure)
         # conception in a uniformly drawn month of those exposed
@@ -160,8 +200,9 @@ class ErhaiModel(DistrictModel):
 
     def _brides(self, months: int) -> np.ndarray:
         pop, rng = self.people, self.streams["marriage"]
-        singles = np.flatnonzero(pop.alive & (pop.marital == SINGLE) & (pop.sex == FEMALE))
-        singles = singles[pop.age_months[singles] >= self.rates.min_marriage_age_months - months]
+        singles = self._singles
+        singles = singles[pop.alive[singles] & (pop.marital[singles] == SINGLE)
+                          & (pop.age_months[singles] >= self.rates.min_marriage_age_months - months)]
         chance = rules.marriage_probability(self.rates, pop.residence[singles], pop.age_months[singles], months)
         return singles[rng.random(len(singles)) < chance]
 
@@ -169,37 +210,48 @@ class ErhaiModel(DistrictModel):
         """Each bride marries an unmarried man of her residence; if none is left, one from outside."""
         pop, rng = self.people, self.streams["marriage"]
         m = self.scenario.marriage
-        men = np.flatnonzero(pop.alive & (pop.sex == MALE) & (pop.marital != MARRIED))
-        men = men[pop.age_months[men] >= 12 * m.min_age_men]
+        men = self._bachelors[pop.alive[self._bachelors]]
+        of_age = men[pop.age_months[men] >= 12 * m.min_age_men]
+        home, youngest = pop.residence[of_age], int(m.min_age_men)
         for res in (0, 1):
             mine = brides[pop.residence[brides] == res]
-            pool = men[pop.residence[men] == res]
-            wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST)
-            husband = rules.match_husbands(wanted, pop.age_months[pool] // 12, rng, OLDEST)
+            pool = of_age[home == res]
+            # ages counted from the men's minimum: the matching only compares them, but loops from age 0
+            wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST) - youngest
+            husband = rules.match_husbands(wanted, pop.age_months[pool] // 12 - youngest, rng, OLDEST - youngest)
             matched = husband >= 0
             pop.spouse[mine[matched]] = pool[husband[matched]]
             pop.spouse[pool[husband[matched]]] = mine[matched]
             pop.marital[pool[husband[matched]]] = MARRIED
         pop.marital[brides] = MARRIED
+        # the married leave now, so a man widowed later is never in twice
+        self._bachelors = men[pop.marital[men] != MARRIED]
 
     def _advance_clock(self, months: int) -> None:
         pop = self.people
         pop.age_months[:] += months
-        since, pregnant = pop.months_since_birth, pop.months_pregnant
-        np.add(since, months, out=since, where=since >= 0)
-        np.add(pregnant, months, out=pregnant, where=pregnant > 0)
+        since = pop.months_since_birth
+        since += (since >= 0) * np.int16(months)  # no branches: far cheaper than a masked add
+        pregnant = self._pregnant
+        self._pregnant = pregnant = pregnant[pop.months_pregnant[pregnant] > 0]  # births, deaths and emigrants ended some
+        pop.months_pregnant[pregnant] += months
 
-    def _deaths(self, months: int) -> None:
+    def _deaths(self, months: int) -> np.ndarray:
+        """Those due to die in the step die; returns the widowed."""
         due = [ids for month in range(self.date.month, self.date.month + months)
                for ids in self._deaths_due.pop(month, [])]
-        if due:
-            dying = np.concatenate(due)
-            self._tally.deaths += remove(self.people, dying[self.people.alive[dying]], WIDOWED)
+        if not due:
+            return np.empty(0, np.int64)
+        dying = np.concatenate(due)
+        dying = dying[self.people.alive[dying]]
+        partners = self.people.spouse[dying]
+        self._tally.deaths += remove(self.people, dying, WIDOWED)
+        return partners[partners >= 0]
 
     def _births(self) -> None:
         pop, rng = self.people, self.streams["births"]
-        pregnant = np.flatnonzero(pop.months_pregnant > self.rates.gestation_months)
-        mothers = pregnant[pop.alive[pregnant]]
+        pregnant = self._pregnant
+        mothers = pregnant[pop.months_pregnant[pregnant] > self.rates.gestation_months]  # the dead are not pregnant
         if not len(mothers):
             return
         parity = pop.parity[mothers]
@@ -211,13 +263,9 @@ class ErhaiModel(DistrictModel):
         pop.months_since_birth[mothers] = since_birth
         pop.months_pregnant[mothers] = 0
         pop.catching_up[mothers] = False
-        babies = pop.add(len(mothers), age_months=since_birth, sex=np.where(boy, MALE, FEMALE),
-                         residence=pop.residence[mothers], only_child=parity == 0,
-                         intention=rng.integers(0, 256, len(mothers), dtype=np.uint8))
-        self._schedule_deaths(babies, first_month=self._step_end_month() + 1)
-
-    def _step_end_month(self) -> int:
-        return self.date.month + self.months_per_step - 1
+        pop.add(len(mothers), age_months=since_birth, sex=np.where(boy, MALE, FEMALE),
+                residence=pop.residence[mothers], only_child=parity == 0,
+                intention=rng.integers(0, 256, len(mothers), dtype=np.uint8))
 
     def _migration(self, months: int) -> None:
         counts = rules.migrant_counts(self.scenario, months, self.streams["migration"])
@@ -237,9 +285,7 @@ class ErhaiModel(DistrictModel):
             return
         copied = {name: column[people] for name, column in pop.columns()
                   if name not in ("spouse", "months_pregnant", "catching_up")}
-        arrivals = pop.add(len(people), **copied)
-        self._tally.net_migrants += len(arrivals)
-        self._schedule_deaths(arrivals, first_month=self._step_end_month() + 1)
+        self._tally.net_migrants += len(pop.add(len(people), **copied))
 
 
 def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_month: np.ndarray) -> rules.Rates:
@@ -253,17 +299,33 @@ def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_mo
 
 
 def married_women_of_childbearing_age(pop: Population, rates: rules.Rates) -> np.ndarray:
+    return childbearing_wives(pop, rates, np.flatnonzero(pop.sex == FEMALE))
+
+
+def childbearing_wives(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
+    """Those of `women` who are alive, married and of childbearing age."""
     low, high = rates.fecund_ages
-    candidates = np.flatnonzero(pop.alive & (pop.marital == MARRIED) & (pop.sex == FEMALE))
-    age = pop.age_months[candidates]
-    return candidates[(age >= 12 * low) & (age < 12 * high)]
+    age = pop.age_months[women]
+    return women[pop.alive[women] & (pop.marital[women] == MARRIED) & (age >= 12 * low) & (age < 12 * high)]
 
 
 def women_who_may_conceive(pop: Population, rates: rules.Rates) -> np.ndarray:
-    """Married women of childbearing age, not pregnant, who want another child (the others cannot conceive)."""
-    women = married_women_of_childbearing_age(pop, rates)
-    women = women[pop.months_pregnant[women] == 0]
-    return women[rules.wants_next_child(rates, pop.parity[women], pop.intention[women], pop.residence[women])]
+    return may_conceive(pop, rates, married_women_of_childbearing_age(pop, rates))
+
+
+def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray, residence: np.ndarray) -> np.ndarray:
+    """Whether each woman wants a next child now or may after births to come.
+
+    Parities only grow, and those beyond the last order share its intention.
+    """
+    return np.any([rules.wants_next_child(rates, np.maximum(parity, order), intention, residence)
+                   for order in range(rules.ORDERS)], axis=0)
+
+
+def may_conceive(pop: Population, rates: rules.Rates, wives: np.ndarray) -> np.ndarray:
+    """Those of `wives` (of childbearing age) not pregnant who want another child (the others cannot conceive)."""
+    wives = wives[pop.months_pregnant[wives] == 0]
+    return wives[rules.wants_next_child(rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])]
 
 
 def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,
