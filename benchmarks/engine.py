@@ -49,7 +49,7 @@ def held_bytes_per_agent(scenario, synthesis) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["10000", "100000", "full"])
-    parser.add_argument("--reference-sizes", nargs="+", type=int, default=[10000, 100000])
+    parser.add_argument("--reference-sizes", nargs="*", type=int, default=[10000, 100000])
     parser.add_argument("--repeats", type=int, default=3, help="fast-engine runs per size (the best counts)")
     args = parser.parse_args()
     scenario = realize(load_scenario(SCENARIO))[0]
