@@ -104,7 +104,7 @@ class ErhaiModel(DistrictModel):
         self._births()
         self._migration(months)
         newcomers = np.arange(first_new, len(self.people))  # newborns and immigrants
-        self._schedule_deaths(newcomers, first_month=self.date.month + months)
+        self._schedule_deaths(newcomers, self.date.month + months, self.streams["deaths"].random(len(newcomers)))
         self._track(np.concatenate([brides, widowed, newcomers]))
         self.date = add_months(self.date, months)
         if self.finished or self.date.year != self._tally.year:
@@ -128,10 +128,13 @@ class ErhaiModel(DistrictModel):
         self._monthly_q = np.stack([tables[FEMALE].monthly_death_probability(),
                                     tables[MALE].monthly_death_probability()])
         self._deaths_due = {}
-        living = self.people.active
-        self._schedule_deaths(living, first_month=self.date.month)
+        self._schedule_year_deaths()
         self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
-        self._track(living)
+        self._track(self.people.active)
+        # most wives want no more children: leaving them out for the year halves the index
+        pop, wives = self.people, self._wives
+        self._wives = wives.compress(may_want_more(self.rates, pop.parity[wives], pop.intention[wives],
+                                                   pop.residence[wives]))  # a mixed mask: see `_marry`
 
     def _track(self, ids: np.ndarray) -> None:
         """Add `ids` to the candidates of the processes they may join before the year's end.
@@ -149,28 +152,33 @@ class ErhaiModel(DistrictModel):
         women = sex == FEMALE
         low, high = r.fecund_ages
         wives = women & (marital == MARRIED) & (soon >= 12 * low) & (age < 12 * high)
-        married = ids[wives]
-        wives[wives] = may_want_more(r, pop.parity[married], pop.intention[married], pop.residence[married])
         singles = women & (marital == SINGLE) & (soon >= r.min_marriage_age_months)
         bachelors = ~women & (marital != MARRIED) & (soon >= 12 * self.scenario.marriage.min_age_men)
         self._wives = np.concatenate([self._wives, ids[wives]])
         self._singles = np.concatenate([self._singles, ids[singles]])
         self._bachelors = np.concatenate([self._bachelors, ids[bachelors]])
 
-    def _schedule_deaths(self, ids: np.ndarray, first_month: int) -> None:
-        """Draw the month of death, if within this year, of the people `ids` from `first_month` on."""
+    def _schedule_year_deaths(self) -> None:
+        """Draw the month of death, if within the year that opens, of everyone living.
+
+        Most die in no year: who dies within 12 months is tested first, on
+        whole columns (cheaper than gathering the living), then their month found.
+        """
+        pop = self.people
+        table = rules.death_probability_by_age_months(self._monthly_q)
+        width = table.shape[1]
+        draw = self.streams["deaths"].random(len(pop))
+        dying = pop.alive & (draw < table.ravel()[pop.sex * np.int16(width) + np.minimum(pop.age_months, width - 1)])
+        ids = np.flatnonzero(dying)
+        self._schedule_deaths(ids, self.date.month, draw[ids])
+
+    def _schedule_deaths(self, ids: np.ndarray, first_month: int, draw: np.ndarray) -> None:
+        """The month of death, if within this year, of the people `ids` from `first_month` on; `draw` is uniform."""
         months = 13 - first_month
         if months <= 0 or not len(ids):
             return
-        pop, rng = self.people, self.streams["deaths"]
-        sex, age = pop.sex[ids], pop.age_months[ids]
-        draw = rng.random(len(ids))
-        if months == 12:  # most die in no year: test the year first, then find the month
-            table = rules.death_probability_by_age_months(self._monthly_q)
-            width = table.shape[1]  # a flat lookup is twice as fast as table[sex, age] over everyone
-            dying = draw < table.ravel()[sex * np.int16(width) + np.minimum(age, width - 1)]
-            ids, sex, age, draw = ids[dying], sex[dying], age[dying], draw[dying]
-        month = rules.death_month(self._monthly_q, sex, age, months, 1 - draw)
+        pop = self.people
+        month = rules.death_month(self._monthly_q, pop.sex[ids], pop.age_months[ids], months, 1 - draw)
         for offset in np.unique(month[month > 0]):
             self._deaths_due.setdefault(first_month + offset - 1, []).append(ids[month == offset])
 
@@ -215,7 +223,7 @@ class ErhaiModel(DistrictModel):
         home, youngest = pop.residence[of_age], int(m.min_age_men)
         for res in (0, 1):
             mine = brides[pop.residence[brides] == res]
-            pool = of_age[home == res]
+            pool = of_age.compress(home == res)  # with a mixed mask, much faster than of_age[home == res]
             # ages counted from the men's minimum: the matching only compares them, but loops from age 0
             wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST) - youngest
             husband = rules.match_husbands(wanted, pop.age_months[pool] // 12 - youngest, rng, OLDEST - youngest)
@@ -318,8 +326,10 @@ def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray,
 
     Parities only grow, and those beyond the last order share its intention.
     """
-    return np.any([rules.wants_next_child(rates, np.maximum(parity, order), intention, residence)
-                   for order in range(rules.ORDERS)], axis=0)
+    wants = rules.wants_next_child(rates, parity, intention, residence)
+    for order in range(1, rules.ORDERS):
+        wants |= rules.wants_next_child(rates, np.maximum(parity, order), intention, residence)
+    return wants
 
 
 def may_conceive(pop: Population, rates: rules.Rates, wives: np.ndarray) -> np.ndarray:
@@ -331,13 +341,13 @@ def may_conceive(pop: Population, rates: rules.Rates, wives: np.ndarray) -> np.n
 def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,
                        months: int) -> tuple[np.ndarray, np.ndarray]:
     """Monthly conception rate and months exposed in a step of `months`, for `women_who_may_conceive`."""
-    parity = pop.parity[women]
+    couple = couple_attributes(pop, women, rates)
+    parity = couple["parity"]
     exposure = rules.exposure_months(rates, parity=parity,
-                                     months_since_birth_end=pop.months_since_birth[women] + months, months=months)
+                                     months_since_birth_end=couple["months_since_birth"] + months, months=months)
     rate = rules.conception_rate(
         rates, parity=parity, age_years=pop.age_months[women] // 12, residence=pop.residence[women],
-        wants=True, catching_up=pop.catching_up[women],
-        eligible=rules.eligible_for_next_birth(regime, **couple_attributes(pop, women, rates)))
+        wants=True, catching_up=pop.catching_up[women], eligible=rules.eligible_for_next_birth(regime, **couple))
     return rate, exposure
 
 
