@@ -82,6 +82,7 @@ class ErhaiModel(DistrictModel):
         self.months_per_step = scenario.period.time_step_months
         self._deaths_due: dict[int, list[np.ndarray]] = {}
         self._monthly_q = np.zeros((2, OLDEST + 1))
+        self._dies_within_year = np.zeros((2, 12 * (OLDEST + 1)))  # by sex and age in months
         # Each step looks only at the people who may take part in a process
         # (see `_track`), not at the whole population.
         self._pregnant = np.flatnonzero(self.people.months_pregnant > 0)
@@ -98,13 +99,13 @@ class ErhaiModel(DistrictModel):
         brides = self._brides(months)
         self._advance_clock(months)
         self.people.months_pregnant[conceived] = months_pregnant
-        self._pregnant = np.concatenate([self._pregnant, conceived])
+        self._pregnant = merged(self._pregnant, conceived)
         self._marry(brides)
         widowed = self._deaths(months)
         self._births()
         self._migration(months)
         newcomers = np.arange(first_new, len(self.people))  # newborns and immigrants
-        self._schedule_deaths(newcomers, self.date.month + months, self.streams["deaths"].random(len(newcomers)))
+        self._schedule_deaths(newcomers, first_month=self.date.month + months)
         self._track(np.concatenate([brides, widowed, newcomers]))
         self.date = add_months(self.date, months)
         if self.finished or self.date.year != self._tally.year:
@@ -127,10 +128,12 @@ class ErhaiModel(DistrictModel):
         tables = life_tables(self.scenario, year + 0.5)
         self._monthly_q = np.stack([tables[FEMALE].monthly_death_probability(),
                                     tables[MALE].monthly_death_probability()])
+        self._dies_within_year = rules.death_probability_by_age_months(self._monthly_q)
         self._deaths_due = {}
-        self._schedule_year_deaths()
+        living = self.people.active
+        self._schedule_deaths(living, first_month=self.date.month)
         self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
-        self._track(self.people.active)
+        self._track(living)
         # most wives want no more children: leaving them out for the year halves the index
         pop, wives = self.people, self._wives
         self._wives = wives.compress(may_want_more(self.rates, pop.parity[wives], pop.intention[wives],
@@ -154,33 +157,31 @@ class ErhaiModel(DistrictModel):
         wives = women & (marital == MARRIED) & (soon >= 12 * low) & (age < 12 * high)
         singles = women & (marital == SINGLE) & (soon >= r.min_marriage_age_months)
         bachelors = ~women & (marital != MARRIED) & (soon >= 12 * self.scenario.marriage.min_age_men)
-        self._wives = np.concatenate([self._wives, ids[wives]])
-        self._singles = np.concatenate([self._singles, ids[singles]])
-        self._bachelors = np.concatenate([self._bachelors, ids[bachelors]])
+        self._wives = merged(self._wives, ids[wives])
+        self._singles = merged(self._singles, ids[singles])
+        self._bachelors = merged(self._bachelors, ids[bachelors])
 
-    def _schedule_year_deaths(self) -> None:
-        """Draw the month of death, if within the year that opens, of everyone living.
+    def _schedule_deaths(self, ids: np.ndarray, first_month: int) -> None:
+        """Draw the month of death, if within this year, of the people `ids` from `first_month` on.
 
-        Most die in no year: who dies within 12 months is tested first, on
-        whole columns (cheaper than gathering the living), then their month found.
+        Most die in no year: whether each dies within 12 months (needed to die
+        within fewer) is tested first by a table lookup, and the month found
+        only for those who do.
         """
-        pop = self.people
-        table = rules.death_probability_by_age_months(self._monthly_q)
-        width = table.shape[1]
-        draw = self.streams["deaths"].random(len(pop))
-        dying = pop.alive & (draw < table.ravel()[pop.sex * np.int16(width) + np.minimum(pop.age_months, width - 1)])
-        ids = np.flatnonzero(dying)
-        self._schedule_deaths(ids, self.date.month, draw[ids])
-
-    def _schedule_deaths(self, ids: np.ndarray, first_month: int, draw: np.ndarray) -> None:
-        """The month of death, if within this year, of the people `ids` from `first_month` on; `draw` is uniform."""
         months = 13 - first_month
-        if months <= 0 or not len(ids):
+        if months <= 0:
             return
         pop = self.people
-        month = rules.death_month(self._monthly_q, pop.sex[ids], pop.age_months[ids], months, 1 - draw)
-        for offset in np.unique(month[month > 0]):
-            self._deaths_due.setdefault(first_month + offset - 1, []).append(ids[month == offset])
+        sex, age = pop.sex[ids], pop.age_months[ids]
+        draw = self.streams["deaths"].random(len(ids))
+        table = self._dies_within_year
+        width = table.shape[1]  # a flat lookup is twice as fast as table[sex, age]
+        may = np.flatnonzero(draw < table.ravel()[sex * np.int16(width) + np.minimum(age, width - 1)])
+        if len(may):
+            ids = ids[may]
+            month = rules.death_month(self._monthly_q, sex[may], age[may], months, 1 - draw[may])
+            for offset in np.unique(month[month > 0]):
+                self._deaths_due.setdefault(first_month + offset - 1, []).append(ids[month == offset])
 
     # --- processes -------------------------------------------------------------------------
 
@@ -228,9 +229,10 @@ class ErhaiModel(DistrictModel):
             wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST) - youngest
             husband = rules.match_husbands(wanted, pop.age_months[pool] // 12 - youngest, rng, OLDEST - youngest)
             matched = husband >= 0
-            pop.spouse[mine[matched]] = pool[husband[matched]]
-            pop.spouse[pool[husband[matched]]] = mine[matched]
-            pop.marital[pool[husband[matched]]] = MARRIED
+            wives, husbands = mine[matched], pool[husband[matched]]
+            pop.spouse[wives] = husbands
+            pop.spouse[husbands] = wives
+            pop.marital[husbands] = MARRIED
         pop.marital[brides] = MARRIED
         # the married leave now, so a man widowed later is never in twice
         self._bachelors = men[pop.marital[men] != MARRIED]
@@ -294,6 +296,16 @@ class ErhaiModel(DistrictModel):
         copied = {name: column[people] for name, column in pop.columns()
                   if name not in ("spouse", "months_pregnant", "catching_up")}
         self._tally.net_migrants += len(pop.add(len(people), **copied))
+
+
+def merged(index: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """`index` (ascending) with `ids` added, ascending.
+
+    Candidates kept in id order are found in the order of a scan of the whole
+    population, so each process draws for the same people in the same order.
+    A stable sort (timsort) merges the sorted index and the few new ids in linear time.
+    """
+    return np.sort(np.concatenate([index, ids]), kind="stable")
 
 
 def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_month: np.ndarray) -> rules.Rates:
