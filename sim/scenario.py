@@ -239,9 +239,18 @@ class NaturalGrowthCap(Section):
         return self
 
 
+class ExpectedAgeStructure(Section):
+    """What the plan itself expected the age structure to be (not a cap); reports draw it beside the runs."""
+
+    year: StrictInt
+    share_65plus: Probability = Field(description="share aged 65+ the plan expected")
+    share_15_64_below: Probability = Field(description="the plan expected the 15-64 share below this")
+
+
 class Targets(Section):
     population: PopulationCap
     natural_growth: NaturalGrowthCap
+    expected_age_structure: ExpectedAgeStructure | None = None
 
 
 
@@ -273,5 +282,7 @@ class Scenario(Section):
         caps = {("targets", "population", "year"): self.targets.population.year,
                 ("targets", "natural_growth", "first_year"): self.targets.natural_growth.first_year,
                 ("targets", "natural_growth", "last_year"): self.targets.natural_growth.last_year}
+        if self.targets.expected_age_structure is not None:
+            caps[("targets", "expected_age_structure", "year")] = self.targets.expected_age_structure.year
         return [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
                 for key, year in caps.items() if year not in years]
