@@ -17,7 +17,15 @@ def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(replicate,))
 
 
+def stream_seed(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
+    """The child of `seed` that seeds the stream `name`."""
+    return child_seed(seed, STREAMS.index(name))
+
+
+def child_seed(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))
+
+
 def streams(seed: np.random.SeedSequence) -> dict[str, np.random.Generator]:
     """One generator per process name, each from its own child of `seed`."""
-    children = [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)) for i in range(len(STREAMS))]
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+    return {name: np.random.default_rng(stream_seed(seed, name)) for name in STREAMS}
