@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +18,9 @@ import yaml
 
 from sim import __version__
 from sim.errors import UserError
+from sim.ensemble import BACKENDS, MAX_BATCHES
 from sim.run import ENGINES
+from sim.summary import headline_sentences
 
 EXIT_USER_ERROR = 2
 
@@ -30,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"erhai: {exc}" if not exc.problems else str(exc), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("erhai: interrupted", file=sys.stderr)
+        resume = f"; finished replicates are saved: continue with erhai run --resume {args.out or args.resume}" \
+            if getattr(args, "command", None) is _run else ""
+        print(f"erhai: interrupted{resume}", file=sys.stderr)
         return 130
 
 
@@ -59,19 +65,56 @@ def _parser() -> argparse.ArgumentParser:
                             help="rescale the base population to N people")
     population.set_defaults(command=_population)
 
-    run = commands.add_parser("run", help="run replicates of a scenario and write their yearly indicators")
-    run.add_argument("file", type=Path, metavar="FILE")
-    run.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for replicates.csv")
-    run.add_argument("--replicates", type=_positive_int, help="how many (default: the scenario's ensemble)")
-    run.add_argument("--seed", type=int, help="ensemble seed (default: the scenario's)")
-    run.add_argument("--engine", choices=ENGINES, default="fast",
-                     help="fast (columnar) or reference (one Mesa agent per person; slow)")
-    run.add_argument("--population-size", type=_positive_int, metavar="N",
-                     help="rescale the base population to N people")
-    run.add_argument("--central-inputs", action="store_true",
-                     help="every uncertain input at its mean instead of drawn per replicate")
+    run = commands.add_parser(
+        "run", help="run an ensemble of a scenario and report the chance of breaking its caps",
+        description="Runs replicates in parallel, saving each as it finishes, and writes DIR/replicates.csv, "
+                    "inputs.csv, summary.json and manifest.json. A stopped run continues with --resume DIR.")
+    run.add_argument("file", type=Path, nargs="?", metavar="FILE", help="scenario file (not with --resume)")
+    where = run.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="DIR", help="folder for the results")
+    where.add_argument("--resume", type=Path, metavar="DIR",
+                       help="continue the stopped run in DIR (scenario and settings come from DIR)")
+    settings = run.add_argument_group("settings (saved in DIR; they decide the results)")
+    settings.add_argument("--replicates", type=_positive_int, metavar="N", help="how many (default: the scenario's ensemble)")
+    settings.add_argument("--parameter-draws", type=_positive_int, metavar="P",
+                          help="nested design: P draws of the uncertain inputs ...")
+    settings.add_argument("--replicates-per-draw", type=_positive_int, metavar="K",
+                          help="... each run K times (separates input uncertainty from chance)")
+    settings.add_argument("--until-ci", type=_probability, metavar="W",
+                          help="add batches of replicates until every exceedance probability's 95%% interval "
+                               "is at most +-W")
+    settings.add_argument("--max-replicates", type=_positive_int, metavar="N",
+                          help=f"with --until-ci, stop at N (default: {MAX_BATCHES} batches)")
+    settings.add_argument("--seed", type=_seed, help="ensemble seed (default: the scenario's)")
+    settings.add_argument("--engine", choices=ENGINES, help="fast (columnar, the default) or reference "
+                                                            "(one Mesa agent per person; slow)")
+    settings.add_argument("--population-size", type=_positive_int, metavar="N",
+                          help="rescale the base population to N people")
+    settings.add_argument("--central-inputs", action="store_true",
+                          help="every uncertain input at its mean instead of drawn per replicate")
+    execution = run.add_argument_group("execution (results do not depend on it)")
+    execution.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="J",
+                           help="parallel workers (default: one per core)")
+    execution.add_argument("--backend", choices=BACKENDS, default="loky",
+                           help="loky (local processes) or dask (a Dask cluster, with --scheduler)")
+    execution.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    execution.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(command=_run)
     return parser
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -170,28 +213,86 @@ def _print_population(s: dict) -> None:
 
 
 KEY_INDICATORS = ("population_end", "births", "deaths", "natural_growth_permille", "tfr", "srb")
+_SETTINGS_OPTIONS = ("replicates", "parameter_draws", "replicates_per_draw", "until_ci", "max_replicates", "seed",
+                     "engine", "population_size", "central_inputs")
 
 
 def _run(args) -> None:
     import pandas as pd
 
-    from sim.loading import load_scenario
-    from sim.run import run_replicate
+    from sim.ensemble import Execution, run_ensemble
+    from sim.rundir import RunDirectory
 
+    execution = Execution(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, quiet=args.quiet)
+    if args.backend == "dask" and not args.scheduler:
+        raise UserError("--backend dask needs --scheduler ADDRESS")
+    directory = _resumed(args) if args.resume else _started(args)
+    if directory.complete:
+        print(f"{directory.path} holds a complete run with these settings; nothing to do")
+        summary = json.loads((directory.path / "summary.json").read_text())
+    else:
+        _stop_on_sigterm()
+        summary = run_ensemble(directory, execution)
+    manifest = directory.manifest()
+    replicates = pd.read_csv(directory.path / "replicates.csv")
+    print(f"{manifest['scenario_name']}: {summary['replicates']} replicate(s), seed {manifest['settings']['seed']}")
+    print("Medians over the replicates:")
+    print(replicates.groupby("year")[list(KEY_INDICATORS)].median().to_string(float_format=lambda v: f"{v:,.1f}"))
+    for sentence in headline_sentences(summary):
+        print(sentence)
+    print(f"wrote {directory.path}")
+
+
+def _resumed(args):
+    from sim.rundir import RunDirectory
+
+    given = [f"--{name.replace('_', '-')}" for name in (*_SETTINGS_OPTIONS, "file")
+             if getattr(args, name) not in (None, False)]
+    if given:
+        raise UserError(f"--resume takes its scenario and settings from {args.resume}; drop {', '.join(given)}")
+    directory = RunDirectory(args.resume)
+    directory.manifest()  # a clear error if DIR holds no run
+    return directory
+
+
+def _started(args):
+    from sim.ensemble import EnsembleSettings, prepare
+    from sim.loading import load_scenario
+    from sim.rundir import RunDirectory
+
+    if args.file is None:
+        raise UserError("erhai run: give a scenario FILE (or --resume DIR)")
     scenario = load_scenario(args.file)
-    seed = scenario.ensemble.seed if args.seed is None else args.seed
-    count = scenario.ensemble.replicates if args.replicates is None else args.replicates
-    yearly = pd.concat([
-        run_replicate(scenario, seed, r, engine=args.engine, population_size=args.population_size,
-                      central_inputs=args.central_inputs).yearly
-        for r in range(count)])
-    args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / "replicates.csv"
-    partial = target.with_suffix(".csv.partial")
-    yearly.to_csv(partial, index=False)
-    partial.replace(target)  # never a half-written table under the final name
-    mean = yearly.groupby("year")[list(KEY_INDICATORS)].mean()
-    print(f"{scenario.name}: {count} replicate(s), seed {seed}, engine {args.engine}"
-          + (" (mean over replicates)" if count > 1 else ""))
-    print(mean.to_string(float_format=lambda v: f"{v:,.1f}"))
-    print(f"wrote {target}")
+    settings = EnsembleSettings(
+        seed=scenario.ensemble.seed if args.seed is None else args.seed, replicates=_replicate_count(args, scenario),
+        replicates_per_draw=args.replicates_per_draw or 1, until_ci=args.until_ci,
+        max_replicates=args.max_replicates, engine=args.engine or "fast", population_size=args.population_size,
+        central_inputs=args.central_inputs)
+    directory = RunDirectory(args.out)
+    resuming = directory.exists and not directory.complete
+    prepare(directory, scenario, settings, str(args.file))
+    if resuming:
+        print(f"{args.out} holds an unfinished run with these settings; continuing it", file=sys.stderr)
+    return directory
+
+
+def _replicate_count(args, scenario) -> int:
+    nested = (args.parameter_draws, args.replicates_per_draw)
+    if any(nested) and not all(nested):
+        raise UserError("--parameter-draws and --replicates-per-draw go together")
+    if all(nested):
+        if args.replicates:
+            raise UserError("give either --replicates or --parameter-draws with --replicates-per-draw")
+        if args.central_inputs:
+            raise UserError("a nested design draws the inputs; it cannot use --central-inputs")
+        return args.parameter_draws * args.replicates_per_draw
+    if args.max_replicates and args.until_ci is None:
+        raise UserError("--max-replicates only applies with --until-ci")
+    return scenario.ensemble.replicates if args.replicates is None else args.replicates
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a run like Ctrl-C: finished replicates are already saved, and --resume continues."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)

@@ -25,6 +25,7 @@ from sim.errors import Problem, UserError
 from sim.scenario import Scenario
 
 Key = tuple[str, ...]
+M = typing.TypeVar("M", bound=BaseModel)
 _UNION_TAGS = set(DISTRIBUTIONS) | {NUMBER_TAG}
 
 
@@ -45,11 +46,12 @@ class Source:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    source = resolve(Path(path))
-    try:
-        scenario = Scenario.model_validate(source.data)
-    except ValidationError as exc:
-        raise UserError(_problems(exc, source)) from None
+    return validated_scenario(resolve(Path(path)))
+
+
+def validated_scenario(source: Source) -> Scenario:
+    """The scenario `source` holds, or a UserError naming the file, line and field of each problem."""
+    scenario = validated(Scenario, source)
     problems = [Problem(*source.locate(key), ".".join(key), message)
                 for key, message in [*scenario.consistency_problems(), *_missing_files(source.data)]]
     if problems:
@@ -57,17 +59,29 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
+def validated(model: type[M], source: Source) -> M:
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        raise UserError(_problems(exc, source, model)) from None
+
+
 def content_hash(scenario: Scenario) -> str:
-    """sha256 of the resolved scenario, independent of key order and file layout."""
-    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """sha256 of the resolved scenario and the bytes of every data file it names (not their paths)."""
+    data = scenario.model_dump(mode="json")
+    digest = hashlib.sha256()
+    for _, mapping, key in sorted(file_entries(data), key=lambda entry: entry[0]):
+        digest.update(Path(mapping[key]).read_bytes())
+        mapping[key] = "file"
+    digest.update(json.dumps(data, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
     path = path.resolve()
     node, data = _read_yaml(path)
     own = Source(data, _lines(node, path), [path])
-    _resolve_file_keys(own.data, path.parent)
+    resolve_file_keys(own.data, path.parent)
     base_name = own.data.pop("extends", None)
     if base_name is None:
         return own
@@ -80,10 +94,20 @@ def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
         raise UserError([Problem(path, line, "extends", f"inheritance cycle: {cycle}")])
     if not base_path.is_file():
         raise UserError([Problem(path, line, "extends", f"base file '{base_name}' not found (looked for {base_path})")])
-    base = resolve(base_path, (*_chain, path))
+    return overlay(resolve(base_path, (*_chain, path)), own)
+
+
+def overlay(base: Source, own: Source) -> Source:
+    """`own` over `base`: mappings merge key by key, anything else replaces; each key keeps its own line."""
     replaced = _replaced_keys(own.data)
     kept = {k: v for k, v in base.origins.items() if not any(k[: len(r)] == r for r in replaced)}
-    return Source(_deep_merge(base.data, own.data), {**kept, **own.origins}, [*base.files, path])
+    return Source(_deep_merge(base.data, own.data), {**kept, **own.origins}, [*base.files, *own.files])
+
+
+def read_yaml_source(path: Path) -> Source:
+    """A YAML mapping file with the line of every key (no `extends`, no file keys)."""
+    node, data = _read_yaml(path)
+    return Source(data, _lines(node, path), [path])
 
 
 def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
@@ -159,7 +183,7 @@ def file_entries(data: Any, key: Key = ()) -> Iterator[tuple[Key, dict, str]]:
             yield from file_entries(v, child)
 
 
-def _resolve_file_keys(data: dict, directory: Path) -> None:
+def resolve_file_keys(data: dict, directory: Path) -> None:
     for _, mapping, k in list(file_entries(data)):
         mapping[k] = str((directory / mapping[k]).resolve())
 
@@ -189,12 +213,12 @@ def _missing_files(data: dict) -> list[tuple[Key, str]]:
             if not Path(mapping[k]).is_file()]
 
 
-def _problems(exc: ValidationError, source: Source) -> list[Problem]:
+def _problems(exc: ValidationError, source: Source, model: type[BaseModel]) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         key = _data_key(err["loc"], source.data)
         file, line = source.locate(key)
-        problems.append(Problem(file, line, ".".join(key), _message(err, key, source.data)))
+        problems.append(Problem(file, line, ".".join(key), _message(err, key, source.data, model)))
     return sorted(set(problems), key=lambda p: (str(p.file), p.line, p.field))
 
 
@@ -220,10 +244,10 @@ def _data_key(loc: tuple, data: Any) -> Key:
     return tuple(key)
 
 
-def _message(err: dict, key: Key, data: dict) -> str:
+def _message(err: dict, key: Key, data: dict, model: type[BaseModel]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(key[:-1], data)
+        allowed = _allowed_keys(key[:-1], data, model)
         close = difflib.get_close_matches(key[-1], allowed, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"unknown key{hint} (allowed here: {', '.join(allowed)})"
@@ -236,14 +260,14 @@ def _message(err: dict, key: Key, data: dict) -> str:
     return text
 
 
-def _allowed_keys(key: Key, data: dict) -> list[str]:
-    """Field names of the model that sits at `key` in the scenario."""
+def _allowed_keys(key: Key, data: dict, root: type[BaseModel]) -> list[str]:
+    """Field names of the model that sits at `key` in the data of a `root` model."""
     node: Any = data
     for part in key:
         node = node[int(part)] if isinstance(node, list) else node.get(part, {})
     if isinstance(node, dict) and node.get("dist") in DISTRIBUTIONS:
         return sorted(DISTRIBUTIONS[node["dist"]].model_fields)
-    annotation: Any = Scenario
+    annotation: Any = root
     for part in key:
         model = _model_in(annotation)
         if model is not None and part in model.model_fields:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from sim.inputs import realize
 from sim.scenario import Scenario
-from sim.streams import replicate_seed, streams
+from sim.streams import replicate_seed, stream_seed, streams
 from sim.synthesis import synthesize
 
 ENGINES = ("fast", "reference")
@@ -30,11 +30,19 @@ def engine_class(engine: str):
     raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
 
 
-def run_replicate(scenario: Scenario, seed: int, replicate: int, *, engine: str = "fast",
-                  population_size: int | None = None, central_inputs: bool = False) -> Replicate:
-    """Replicate `replicate` of the ensemble seeded `seed`; `central_inputs` fixes every input at its mean."""
+def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_per_draw: int = 1,
+                  engine: str = "fast", population_size: int | None = None,
+                  central_inputs: bool = False) -> Replicate:
+    """Replicate `replicate` of the ensemble seeded `seed`; `central_inputs` fixes every input at its mean.
+
+    Replicates share their drawn inputs in groups of `replicates_per_draw`
+    (a nested design): the inputs come from the stream of the group's first
+    replicate, the rest (population, events) from the replicate's own.
+    """
     random_streams = streams(replicate_seed(seed, replicate))
-    realized, drawn = realize(scenario, None if central_inputs else random_streams["inputs"])
+    draw = replicate // replicates_per_draw
+    inputs = stream_seed(replicate_seed(seed, draw * replicates_per_draw), "inputs")
+    realized, drawn = realize(scenario, None if central_inputs else inputs)
     synthesis = synthesize(realized, random_streams["synthesis"], population_size)
     model = engine_class(engine)(realized, synthesis, random_streams)
     yearly = pd.DataFrame(model.run())

@@ -38,10 +38,11 @@ class Caps:
     natural_growth_years: tuple[int, int]
 
     @classmethod
-    def from_targets(cls, targets: Targets) -> Caps:
+    def from_targets(cls, targets: Targets, population_scale: float = 1.0) -> Caps:
+        """The scenario's caps; a run on a rescaled population compares with the cap scaled alike."""
         growth = targets.natural_growth
-        return cls(targets.population.limit, targets.population.year, growth.limit_permille,
-                   (growth.first_year, growth.last_year))
+        return cls(round(targets.population.limit * population_scale), targets.population.year,
+                   growth.limit_permille, (growth.first_year, growth.last_year))
 
 
 def exceedance(k: int, n: int) -> dict:

@@ -1,0 +1,94 @@
+"""Ensemble throughput and memory, measured in one run.
+
+    python benchmarks/ensemble.py [--replicates 8] [--memory-size 20000] [--memory-counts 100 1000]
+
+1. Replicates per second at full scale (about 880,000 people, drawn inputs,
+   base population built per replicate) with 1 and with 2 jobs, their ratio
+   (parallel efficiency) and the projected time of 1,000 replicates on 2 jobs.
+2. Peak memory of the whole process tree (the command and its workers, summed
+   resident set sampled every 50 ms) for 100 and 1,000 replicates on 2 jobs.
+   The population is rescaled (`--memory-size`) so 1,000 replicates take a
+   couple of minutes; what is measured is whether memory grows with the count.
+
+Each run is `erhai run` in a fresh process and a fresh output folder.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "heshan_universal_two_child.yaml"
+TARGETS = {"seconds_for_1000_on_2_jobs": 600, "memory_growth_100_to_1000": 0.10}
+PAGE = 4096
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of `root` and all its descendants (Linux /proc)."""
+    parents, rss = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], rss[pid] = int(fields[1]), int(fields[21]) * PAGE
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.update(children)
+        frontier = children
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def timed_run(replicates: int, jobs: int, size: int | None = None) -> tuple[float, int]:
+    """Wall seconds and peak tree memory of one `erhai run`."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "sim", "run", str(SCENARIO), "--out", out, "--replicates", str(replicates),
+                   "--jobs", str(jobs), "--quiet"] + (["--population-size", str(size)] if size else [])
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss_bytes(process.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        if process.returncode:
+            raise SystemExit(f"{' '.join(command)} failed with status {process.returncode}")
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=8, help="full-scale replicates per timing")
+    parser.add_argument("--memory-size", type=int, default=20000, help="people per replicate in the memory runs")
+    parser.add_argument("--memory-counts", type=int, nargs=2, default=[100, 1000])
+    args = parser.parse_args()
+
+    rates = {}
+    for jobs in (1, 2):
+        seconds, peak = timed_run(args.replicates, jobs)
+        rates[jobs] = args.replicates / seconds
+        print(f"full scale, {jobs} job(s): {args.replicates} replicates in {seconds:.1f} s = "
+              f"{rates[jobs]:.2f} replicates/s, peak {peak / 2**20:,.0f} MiB", flush=True)
+    projected = 1000 / rates[2]
+    print(f"parallel efficiency on 2 jobs: {rates[2] / (2 * rates[1]):.0%}; 1,000 replicates on 2 jobs: "
+          f"{projected / 60:.1f} min (target {TARGETS['seconds_for_1000_on_2_jobs'] / 60:.0f} min)\n", flush=True)
+
+    peaks = {}
+    for count in args.memory_counts:
+        seconds, peaks[count] = timed_run(count, 2, args.memory_size)
+        print(f"{args.memory_size:,} people, {count:,} replicates on 2 jobs: {seconds:.0f} s, "
+              f"peak {peaks[count] / 2**20:,.0f} MiB", flush=True)
+    small, large = args.memory_counts
+    growth = peaks[large] / peaks[small] - 1
+    print(f"memory growth from {small:,} to {large:,} replicates: {growth:+.1%} "
+          f"(target within {TARGETS['memory_growth_100_to_1000']:.0%})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""A run's folder on disk: what it was asked, what has finished, and the final tables.
+
+    manifest.json       settings, provenance and status: "running" until the
+                        tables below are written, then "complete"
+    scenario.json       the resolved scenario (what `erhai run --resume` reads)
+    parts/r000042.json  one per finished replicate: yearly indicators and drawn inputs
+    replicates.csv      replicate, year, one column per indicator  } written when
+    inputs.csv          replicate, each drawn input               } the run completes
+    summary.json        the caps and indicator bands (`sim.summary`)
+
+Every file is written under a temporary name and renamed into place, so a run
+killed at any moment leaves only whole files, and a folder whose manifest does
+not say "complete" is never read as a finished run.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import UserError
+from sim.provenance import now
+from sim.run import Replicate
+from sim.scenario import Scenario
+
+MANIFEST, SCENARIO, PARTS = "manifest.json", "scenario.json", "parts"
+RUNNING, COMPLETE = "running", "complete"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomically(path, json.dumps(data, indent=2) + "\n")
+
+
+class RunDirectory:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.parts = self.path / PARTS
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / MANIFEST).exists()
+
+    def manifest(self) -> dict:
+        try:
+            return json.loads((self.path / MANIFEST).read_text())
+        except FileNotFoundError:
+            raise UserError(f"{self.path}: no {MANIFEST}; not a folder written by erhai run") from None
+
+    @property
+    def complete(self) -> bool:
+        return self.exists and self.manifest()["status"] == COMPLETE
+
+    def create(self, scenario: Scenario, manifest: dict) -> None:
+        self.parts.mkdir(parents=True, exist_ok=True)
+        write_json(self.path / SCENARIO, scenario.model_dump(mode="json"))
+        write_json(self.path / MANIFEST, {**manifest, "status": RUNNING, "started": now(), "finished": None})
+
+    def scenario(self) -> Scenario:
+        return Scenario.model_validate(json.loads((self.path / SCENARIO).read_text()))
+
+    def finished(self) -> set[int]:
+        """Numbers of the replicates whose results are saved."""
+        return {int(part.stem[1:]) for part in self.parts.glob("r*.json")}
+
+    def save(self, replicate: Replicate) -> None:
+        part = {"replicate": replicate.number, "yearly": replicate.yearly.to_dict(orient="list"),
+                "inputs": replicate.inputs}
+        write_atomically(self.parts / f"r{replicate.number:06d}.json", json.dumps(part))
+
+    def tables(self, count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The yearly indicators and the drawn inputs of replicates 0..count-1, in replicate order."""
+        yearly, inputs = [], []
+        for number in range(count):
+            part = json.loads((self.parts / f"r{number:06d}.json").read_text())
+            yearly.append(pd.DataFrame(part["yearly"]))
+            inputs.append({"replicate": number, **part["inputs"]})
+        return pd.concat(yearly, ignore_index=True), pd.DataFrame(inputs)
+
+    def finish(self, replicates: pd.DataFrame, inputs: pd.DataFrame, summary: dict) -> None:
+        """Write the final tables, then mark the run complete (last, so a crash before leaves it running)."""
+        write_atomically(self.path / "replicates.csv", replicates.to_csv(index=False))
+        write_atomically(self.path / "inputs.csv", inputs.to_csv(index=False))
+        write_json(self.path / "summary.json", summary)
+        manifest = self.manifest()
+        write_json(self.path / MANIFEST, {**manifest, "replicates": len(inputs), "status": COMPLETE,
+                                          "finished": now()})
