@@ -84,7 +84,7 @@ class ErhaiModel(DistrictModel):
         self._monthly_q = np.zeros((2, OLDEST + 1))
         self._dies_within_year = np.zeros((2, 12 * (OLDEST + 1)))  # by sex and age in months
         # Each step looks only at the people who may take part in a process
-        # (see `_track`), not at the whole population.
+        # (see `_candidacy`), not at the whole population.
         self._pregnant = np.flatnonzero(self.people.months_pregnant > 0)
         self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
         self._tally: YearTally | None = None
@@ -130,33 +130,38 @@ class ErhaiModel(DistrictModel):
                                     tables[MALE].monthly_death_probability()])
         self._dies_within_year = rules.death_probability_by_age_months(self._monthly_q)
         self._deaths_due = {}
-        living = self.people.active
-        self._schedule_deaths(living, first_month=self.date.month)
-        self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
-        self._track(living)
+        pop = self.people
+        self._schedule_deaths(pop.active, first_month=self.date.month)
+        # whole columns: cheaper than gathering the living
+        wives, self._singles, self._bachelors = (np.flatnonzero(pop.alive & may) for may in
+                                                 self._candidacy(pop.sex, pop.marital, pop.age_months))
         # most wives want no more children: leaving them out for the year halves the index
-        pop, wives = self.people, self._wives
         self._wives = wives.compress(may_want_more(self.rates, pop.parity[wives], pop.intention[wives],
                                                    pop.residence[wives]))  # a mixed mask: see `_marry`
 
-    def _track(self, ids: np.ndarray) -> None:
-        """Add `ids` to the candidates of the processes they may join before the year's end.
+    def _candidacy(self, sex: np.ndarray, marital: np.ndarray,
+                   age_months: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Who may, before the year's end, be a wife of childbearing age, a bride, or a husband.
 
-        The candidates are a superset, refreshed when a year opens: each step
-        keeps those whose state still fits. Whoever may join a process later
-        in the year is added at the end of the step that changed their state
-        (brides, the widowed, newborns and immigrants). Ages grow by up to a
-        year and a step before the refresh, so the lower age bounds are
-        lowered by that much.
+        Each step looks only at these candidates, and keeps those whose state
+        still fits. They are found when a year opens; whoever may join a
+        process later in the year is added (`_track`) at the end of the step
+        that changed their state: brides, the widowed, newborns and
+        immigrants. Ages grow by up to a year and a step before the next
+        refresh, so the lower age bounds are lowered by that much.
         """
-        pop, r = self.people, self.rates
-        sex, marital, age = pop.sex[ids], pop.marital[ids], pop.age_months[ids]
-        soon = age + (12 + self.months_per_step)
+        r = self.rates
+        soon = age_months + (12 + self.months_per_step)
         women = sex == FEMALE
         low, high = r.fecund_ages
-        wives = women & (marital == MARRIED) & (soon >= 12 * low) & (age < 12 * high)
-        singles = women & (marital == SINGLE) & (soon >= r.min_marriage_age_months)
-        bachelors = ~women & (marital != MARRIED) & (soon >= 12 * self.scenario.marriage.min_age_men)
+        return (women & (marital == MARRIED) & (soon >= 12 * low) & (age_months < 12 * high),
+                women & (marital == SINGLE) & (soon >= r.min_marriage_age_months),
+                ~women & (marital != MARRIED) & (soon >= 12 * self.scenario.marriage.min_age_men))
+
+    def _track(self, ids: np.ndarray) -> None:
+        """Add `ids` to the candidates (see `_candidacy`) they fit."""
+        pop = self.people
+        wives, singles, bachelors = self._candidacy(pop.sex[ids], pop.marital[ids], pop.age_months[ids])
         self._wives = merged(self._wives, ids[wives])
         self._singles = merged(self._singles, ids[singles])
         self._bachelors = merged(self._bachelors, ids[bachelors])
@@ -200,7 +205,7 @@ class ErhaiModel(DistrictModel):
     def _conceptions(self, months: int) -> tuple[np.ndarray, np.ndarray]:
         """Women who conceive in this step, and their months of pregnancy at its end."""
         rng = self.streams["conception"]
-        women = may_conceive(self.people, self.rates, childbearing_wives(self.people, self.rates, self._wives))
+        women = may_conceive(self.people, self.rates, self._wives)
         rate, exposure = conception_chances(self.people, women, self.rates, self.regime, months)
         conceived = rng.random(len(women)) < rules.conception_probability(rate, exposure)
         # conception in a uniformly drawn month of those exposed
@@ -324,13 +329,17 @@ def married_women_of_childbearing_age(pop: Population, rates: rules.Rates) -> np
 
 def childbearing_wives(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
     """Those of `women` who are alive, married and of childbearing age."""
+    return women[_childbearing_wife(pop, rates, women)]
+
+
+def _childbearing_wife(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
     low, high = rates.fecund_ages
     age = pop.age_months[women]
-    return women[pop.alive[women] & (pop.marital[women] == MARRIED) & (age >= 12 * low) & (age < 12 * high)]
+    return pop.alive[women] & (pop.marital[women] == MARRIED) & (age >= 12 * low) & (age < 12 * high)
 
 
 def women_who_may_conceive(pop: Population, rates: rules.Rates) -> np.ndarray:
-    return may_conceive(pop, rates, married_women_of_childbearing_age(pop, rates))
+    return may_conceive(pop, rates, np.flatnonzero(pop.sex == FEMALE))
 
 
 def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray, residence: np.ndarray) -> np.ndarray:
@@ -344,10 +353,13 @@ def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray,
     return wants
 
 
-def may_conceive(pop: Population, rates: rules.Rates, wives: np.ndarray) -> np.ndarray:
-    """Those of `wives` (of childbearing age) not pregnant who want another child (the others cannot conceive)."""
-    wives = wives[pop.months_pregnant[wives] == 0]
-    return wives[rules.wants_next_child(rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])]
+def may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
+    """Those of `women` who are married, of childbearing age, not pregnant and want another child.
+
+    The others cannot conceive.
+    """
+    wants = rules.wants_next_child(rates, pop.parity[women], pop.intention[women], pop.residence[women])
+    return women.compress(_childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants)
 
 
 def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,
