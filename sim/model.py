@@ -14,7 +14,9 @@ state at its start:
 7. net migration.
 
 Each process draws from its own named stream (see `sim.streams`). The rules
-are in `sim.rules`; this module only applies them to columns.
+are in `sim.rules`; this module only applies them to columns. A step looks
+only at the people who may take part in a process, found when a year opens
+(see `ErhaiModel._candidacy`), never at the whole population.
 """
 from __future__ import annotations
 
@@ -247,8 +249,8 @@ class ErhaiModel(DistrictModel):
         pop.age_months[:] += months
         since = pop.months_since_birth
         since += (since >= 0) * np.int16(months)  # no branches: far cheaper than a masked add
-        pregnant = self._pregnant
-        self._pregnant = pregnant = pregnant[pop.months_pregnant[pregnant] > 0]  # births, deaths and emigrants ended some
+        # births, deaths and emigration ended some pregnancies
+        self._pregnant = pregnant = self._pregnant[pop.months_pregnant[self._pregnant] > 0]
         pop.months_pregnant[pregnant] += months
 
     def _deaths(self, months: int) -> np.ndarray:
