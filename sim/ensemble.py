@@ -94,12 +94,12 @@ def run_ensemble(directory: RunDirectory, execution: Execution) -> dict:
     count = settings.replicates
     while True:
         _complete_replicates(directory, scenario, settings, count, execution)
-        replicates, inputs = directory.tables(count)
-        summary = summarize(replicates, caps, nested)
+        tables = directory.tables(count)
+        summary = summarize(tables["replicates"], caps, nested)
         if _enough(summary, count, settings):
             break
         count = min(count + settings.replicates, settings.most_replicates)
-    directory.finish(replicates, inputs, summary)
+    directory.finish(tables, summary)
     return summary
 
 

@@ -78,6 +78,7 @@ INDICATORS = (
     "share_0_14", "share_15_64", "share_65plus", "married_women_15_49", "mean_age_mother",
 )
 MOTHER_AGES = np.arange(15, 50)
+PYRAMID_GROUPS = np.arange(0, 90, 5)  # lower bounds of the five-year groups; 85 is 85 and over
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Snapshot:
     broad_groups: np.ndarray  # people aged 0-14, 15-64, 65+
     women_by_age: np.ndarray  # women aged 15..49 by single year
     married_women_15_49: float
+    pyramid: np.ndarray  # people by sex (female, male) and five-year age group, the last open (PYRAMID_GROUPS)
 
 
 def snapshot(age_years: np.ndarray, sex: np.ndarray, marital: np.ndarray, weight: np.ndarray | None = None) -> Snapshot:
@@ -97,11 +99,13 @@ def snapshot(age_years: np.ndarray, sex: np.ndarray, marital: np.ndarray, weight
     counts = np.bincount(cell, weights=weight, minlength=121 * 4).reshape(121, 2, 2)
     by_age = counts.sum(axis=(1, 2))
     women_by_age = counts[:, 1].sum(axis=1)
+    by_sex = counts.sum(axis=2)[:, ::-1]  # female, male
     return Snapshot(
         size=float(by_age.sum()),
         broad_groups=np.array([by_age[:15].sum(), by_age[15:65].sum(), by_age[65:].sum()]),
         women_by_age=women_by_age[MOTHER_AGES],
         married_women_15_49=float(counts[15:50, 1, 1].sum()),
+        pyramid=np.add.reduceat(by_sex, PYRAMID_GROUPS, axis=0).T,
     )
 
 

@@ -63,7 +63,10 @@ class DistrictModel(mesa.Model):
                                self.regime, conception_targets(scenario, synthesis))
         sr = scenario.sex_ratio_at_birth
         self.sex_ratios = (sr.first, sr.second, sr.third_plus)
+        # a rescaled run (--population-size) has births and migrants in proportion
+        self.population_scale = len(synthesis.population) / scenario.population.size
         self.yearly: list[dict[str, float]] = []
+        self.pyramids: list[tuple[int, np.ndarray]] = []  # (year, people by sex and age group) at year ends
 
     @property
     def finished(self) -> bool:
@@ -73,6 +76,13 @@ class DistrictModel(mesa.Model):
         while not self.finished:
             self.step()
         return self.yearly
+
+    def close_year(self, tally: YearTally, end: Snapshot) -> None:
+        """The year's row of indicators and the pyramid at its end (and, for the first year, at its start)."""
+        if not self.pyramids:
+            self.pyramids.append((tally.year - 1, tally.start.pyramid))
+        self.yearly.append(tally.close(end))
+        self.pyramids.append((tally.year, end.pyramid))
 
 
 class ErhaiModel(DistrictModel):
@@ -112,7 +122,7 @@ class ErhaiModel(DistrictModel):
         self.date = add_months(self.date, months)
         if self.finished or self.date.year != self._tally.year:
             end = self._snapshot()
-            self.yearly.append(self._tally.close(end))
+            self.close_year(self._tally, end)
             self._tally = None
             if not self.finished:
                 self._open_year(end)  # the same moment: one snapshot serves both
@@ -285,7 +295,8 @@ class ErhaiModel(DistrictModel):
                 intention=rng.integers(0, 256, len(mothers), dtype=np.uint8))
 
     def _migration(self, months: int) -> None:
-        counts = rules.migrant_counts(self.scenario, months, self.streams["migration"])
+        counts = rules.migrant_counts(rules.expected_migrants(self.scenario, months, self.population_scale),
+                                      self.streams["migration"])
         if not counts.any():
             return
         for (sex, group), count in np.ndenumerate(counts):

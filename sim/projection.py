@@ -184,7 +184,7 @@ class Projection(DistrictModel):
         self.rows = self.codec.merge(rows)
         self.date = add_months(self.date, months)
         if self.finished or self.date.year != self._tally.year:
-            self.yearly.append(self._tally.close(self._snapshot()))
+            self.close_year(self._tally, self._snapshot())
             self._tally = None
 
     def _snapshot(self) -> Snapshot:
@@ -355,14 +355,11 @@ class Projection(DistrictModel):
         return concat(survivors, take(widows, rows["husband"]), widowers)
 
     def _migration(self, rows: Rows, months: int) -> Rows:
-        mig = self.scenario.migration
-        expected = mig.net_migrants_per_year * months / 12
-        shares = np.array([row.share for row in mig.age_pattern])
-        by_sex = np.abs(expected) * np.outer([mig.female_share, 1 - mig.female_share], shares)
-        for (sex, group), count in np.ndenumerate(by_sex):
-            if count > 0:
+        expected = rules.expected_migrants(self.scenario, months, self.population_scale)
+        for (sex, group), count in np.ndenumerate(expected):
+            if count:
                 low, high = rules.migration_age_groups(self.scenario)[group]
-                rows = self._migrate(rows, sex, low, high, count if expected > 0 else -count)
+                rows = self._migrate(rows, sex, low, high, count)
         return rows
 
     def _migrate(self, rows: Rows, sex: int, low: int, high: int, count: float) -> Rows:

@@ -136,7 +136,7 @@ class ReferenceModel(DistrictModel):
         self._migrate()
         self.date = add_months(self.date, 1)
         if self.finished or self.date.year != self.tally.year:
-            self.yearly.append(self.tally.close(self._snapshot()))
+            self.close_year(self.tally, self._snapshot())
             self.tally = None
 
     def _snapshot(self) -> Snapshot:
@@ -178,7 +178,7 @@ class ReferenceModel(DistrictModel):
 
     def _migrate(self) -> None:
         rng = self.streams["migration"]
-        counts = rules.migrant_counts(self.scenario, 1, rng)
+        counts = rules.migrant_counts(rules.expected_migrants(self.scenario, 1, self.population_scale), rng)
         for (sex, group), count in np.ndenumerate(counts):
             if not count:
                 continue

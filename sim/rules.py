@@ -326,18 +326,26 @@ def wanted_husband_age(scenario: Scenario, bride_age_years: np.ndarray, rng: np.
     return np.clip(np.floor(wanted), np.ceil(m.min_age_men), oldest).astype(int)
 
 
-def migrant_counts(scenario: Scenario, months: int, rng: np.random.Generator) -> np.ndarray:
-    """Net migrants in a step of `months`, by sex (FEMALE, MALE) and age group of the migration pattern.
+def expected_migrants(scenario: Scenario, months: int, population_scale: float) -> np.ndarray:
+    """Expected net migrants in a step of `months`, by sex (FEMALE, MALE) and age group; negative: net out.
 
-    The expected number is rounded at random (so the mean is kept) and shared
-    out multinomially; the sign is the direction.
+    `population_scale` is the simulated population over the scenario's: a
+    rescaled run has migrants in proportion, as it has births.
     """
     mig = scenario.migration
-    expected = mig.net_migrants_per_year * months / 12
-    count = int(np.floor(abs(expected)) + (rng.random() < abs(expected) % 1))
     shares = np.array([row.share for row in mig.age_pattern])
     by_sex = np.outer([mig.female_share, 1 - mig.female_share], shares)
-    return np.sign(expected).astype(int) * rng.multinomial(count, by_sex.ravel()).reshape(by_sex.shape)
+    return mig.net_migrants_per_year * population_scale * months / 12 * by_sex
+
+
+def migrant_counts(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Whole net migrants from `expected_migrants`: the total rounded at random (so the mean is kept) and
+    shared out multinomially; the sign is the direction."""
+    total = expected.sum()
+    count = int(np.floor(abs(total)) + (rng.random() < abs(total) % 1))
+    if count == 0:
+        return np.zeros(expected.shape, int)
+    return int(np.sign(total)) * rng.multinomial(count, (expected / total).ravel()).reshape(expected.shape)
 
 
 def migration_age_groups(scenario: Scenario) -> list[tuple[int, int]]:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from sim.indicators import PYRAMID_GROUPS
 from sim.inputs import realize
 from sim.scenario import Scenario
 from sim.streams import replicate_seed, stream_seed, streams
@@ -18,6 +20,7 @@ class Replicate:
     number: int
     yearly: pd.DataFrame  # one row per calendar year: replicate, year, then the indicators
     inputs: dict[str, float]  # the drawn value of each uncertain input, by dotted path
+    pyramids: pd.DataFrame  # replicate, year (the base year, then each year's end), sex, age_group, people
 
 
 def engine_class(engine: str):
@@ -47,4 +50,13 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     model = engine_class(engine)(realized, synthesis, random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
-    return Replicate(replicate, yearly, drawn)
+    return Replicate(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids))
+
+
+def pyramid_table(replicate: int, pyramids: list[tuple[int, np.ndarray]]) -> pd.DataFrame:
+    """Tidy rows of people by year, sex and five-year age group (lower bound; the last is open)."""
+    rows = [(replicate, year, sex, int(group), float(people))
+            for year, pyramid in pyramids
+            for sex, by_group in zip(("female", "male"), pyramid)
+            for group, people in zip(PYRAMID_GROUPS, by_group)]
+    return pd.DataFrame(rows, columns=["replicate", "year", "sex", "age_group", "people"])

@@ -3,10 +3,11 @@
     manifest.json       settings, provenance and status: "running" until the
                         tables below are written, then "complete"
     scenario.json       the resolved scenario (what `erhai run --resume` reads)
-    parts/r000042.json  one per finished replicate: yearly indicators and drawn inputs
-    replicates.csv      replicate, year, one column per indicator  } written when
-    inputs.csv          replicate, each drawn input               } the run completes
-    summary.json        the caps and indicator bands (`sim.summary`)
+    parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids
+    replicates.csv      replicate, year, one column per indicator         }
+    inputs.csv          replicate, each drawn input                      } written when
+    pyramids.csv        replicate, year, sex, age_group, people          } the run completes
+    summary.json        the caps and indicator bands (`sim.summary`)     }
 
 Every file is written under a temporary name and renamed into place, so a run
 killed at any moment leaves only whole files, and a folder whose manifest does
@@ -72,23 +73,25 @@ class RunDirectory:
 
     def save(self, replicate: Replicate) -> None:
         part = {"replicate": replicate.number, "yearly": replicate.yearly.to_dict(orient="list"),
-                "inputs": replicate.inputs}
+                "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list")}
         write_atomically(self.parts / f"r{replicate.number:06d}.json", json.dumps(part))
 
-    def tables(self, count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The yearly indicators and the drawn inputs of replicates 0..count-1, in replicate order."""
-        yearly, inputs = [], []
+    def tables(self, count: int) -> dict[str, pd.DataFrame]:
+        """The yearly indicators, drawn inputs and pyramids of replicates 0..count-1, in replicate order."""
+        yearly, inputs, pyramids = [], [], []
         for number in range(count):
             part = json.loads((self.parts / f"r{number:06d}.json").read_text())
             yearly.append(pd.DataFrame(part["yearly"]))
             inputs.append({"replicate": number, **part["inputs"]})
-        return pd.concat(yearly, ignore_index=True), pd.DataFrame(inputs)
+            pyramids.append(pd.DataFrame(part["pyramids"]))
+        return {"replicates": pd.concat(yearly, ignore_index=True), "inputs": pd.DataFrame(inputs),
+                "pyramids": pd.concat(pyramids, ignore_index=True)}
 
-    def finish(self, replicates: pd.DataFrame, inputs: pd.DataFrame, summary: dict) -> None:
+    def finish(self, tables: dict[str, pd.DataFrame], summary: dict) -> None:
         """Write the final tables, then mark the run complete (last, so a crash before leaves it running)."""
-        write_atomically(self.path / "replicates.csv", replicates.to_csv(index=False))
-        write_atomically(self.path / "inputs.csv", inputs.to_csv(index=False))
+        for name, table in tables.items():
+            write_atomically(self.path / f"{name}.csv", table.to_csv(index=False))
         write_json(self.path / "summary.json", summary)
         manifest = self.manifest()
-        write_json(self.path / MANIFEST, {**manifest, "replicates": len(inputs), "status": COMPLETE,
+        write_json(self.path / MANIFEST, {**manifest, "replicates": len(tables["inputs"]), "status": COMPLETE,
                                           "finished": now()})
