@@ -92,15 +92,33 @@ def _parser() -> argparse.ArgumentParser:
                           help="rescale the base population to N people")
     settings.add_argument("--central-inputs", action="store_true",
                           help="every uncertain input at its mean instead of drawn per replicate")
-    execution = run.add_argument_group("execution (results do not depend on it)")
+    _execution_options(run)
+    run.set_defaults(command=_run)
+
+    compare = commands.add_parser(
+        "compare", help="run an experiment's variants with paired random numbers and compare them",
+        description="Runs each variant of the experiment FILE as an ensemble under DIR/variants/ (same seed, so "
+                    "replicates are paired) and writes DIR/comparison.csv and experiment.json. Rerunning the same "
+                    "command continues an interrupted experiment.")
+    compare.add_argument("file", type=Path, metavar="FILE", help="experiment file (experiments/*.yaml)")
+    compare.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the results")
+    compare.add_argument("--replicates", type=_positive_int, metavar="N", help="per variant (default: the file's)")
+    compare.add_argument("--seed", type=_seed, help="ensemble seed (default: the file's)")
+    compare.add_argument("--population-size", type=_positive_int, metavar="N",
+                         help="rescale the base population to N people")
+    _execution_options(compare)
+    compare.set_defaults(command=_compare)
+    return parser
+
+
+def _execution_options(command: argparse.ArgumentParser) -> None:
+    execution = command.add_argument_group("execution (results do not depend on it)")
     execution.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="J",
                            help="parallel workers (default: one per core)")
     execution.add_argument("--backend", choices=BACKENDS, default="loky",
                            help="loky (local processes) or dask (a Dask cluster, with --scheduler)")
     execution.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
     execution.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.set_defaults(command=_run)
-    return parser
 
 
 def _probability(text: str) -> float:
@@ -220,12 +238,9 @@ _SETTINGS_OPTIONS = ("replicates", "parameter_draws", "replicates_per_draw", "un
 def _run(args) -> None:
     import pandas as pd
 
-    from sim.ensemble import Execution, run_ensemble
-    from sim.rundir import RunDirectory
+    from sim.ensemble import run_ensemble
 
-    execution = Execution(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, quiet=args.quiet)
-    if args.backend == "dask" and not args.scheduler:
-        raise UserError("--backend dask needs --scheduler ADDRESS")
+    execution = _execution(args)
     directory = _resumed(args) if args.resume else _started(args)
     if directory.complete:
         print(f"{directory.path} holds a complete run with these settings; nothing to do")
@@ -241,6 +256,35 @@ def _run(args) -> None:
     for sentence in headline_sentences(summary):
         print(sentence)
     print(f"wrote {directory.path}")
+
+
+def _execution(args):
+    from sim.ensemble import Execution
+
+    if args.backend == "dask" and not args.scheduler:
+        raise UserError("--backend dask needs --scheduler ADDRESS")
+    return Execution(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, quiet=args.quiet)
+
+
+def _compare(args) -> None:
+    from sim.compare import run_experiment
+    from sim.ensemble import EnsembleSettings
+    from sim.experiment import load_experiment
+
+    execution = _execution(args)
+    experiment = load_experiment(args.file)
+    spec, first = experiment.spec, experiment.variants[0].scenario
+    settings = EnsembleSettings(
+        seed=next(s for s in (args.seed, spec.seed, first.ensemble.seed) if s is not None),
+        replicates=args.replicates or spec.replicates or first.ensemble.replicates,
+        population_size=args.population_size)
+    _stop_on_sigterm()
+    table = run_experiment(experiment, args.out, settings, execution, str(args.file))
+    shown = ["label", *experiment.swept, "p_population_final", "p_growth_mean", "diff_p_population_final",
+             "diff_p_growth_mean", "population_final_median", "natural_growth_mean_median"]
+    print(f"{spec.name}: {len(table)} variants, {settings.replicates} paired replicates each, seed {settings.seed}")
+    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(f"wrote {args.out}")
 
 
 def _resumed(args):
