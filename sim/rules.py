@@ -295,9 +295,23 @@ def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng:
     shuffled = rng.permutation(len(men_age_years))
     men = shuffled[np.argsort(men_age_years[shuffled], kind="stable")]
     bounds = np.searchsorted(men_age_years[men], np.arange(oldest + 2))
-    husband = np.full(len(wanted_age_years), -1, np.int64)
     brides = np.argsort(wanted_age_years, kind="stable")
     arrivals = np.searchsorted(wanted_age_years[brides], np.arange(oldest + 2))
+    if (np.diff(arrivals) <= np.diff(bounds)).all():  # the usual case: every bride finds the age she wants
+        wanted = wanted_age_years[brides]
+        husband = np.empty(len(brides), np.int64)
+        husband[brides] = men[bounds[wanted] + np.arange(len(brides)) - arrivals[wanted]]
+        return husband
+    return queued_matches(men, bounds, brides, arrivals)
+
+
+def queued_matches(men: np.ndarray, bounds: np.ndarray, brides: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+    """`match_husbands` when some age runs out: brides queue in order of the age they want.
+
+    `men` and `brides` are sorted by age, `bounds` and `arrivals` where each age starts.
+    """
+    oldest = len(bounds) - 2
+    husband = np.full(len(brides), -1, np.int64)
     next_free = bounds[:-1].copy()
 
     def place(waiting: np.ndarray, age: int) -> np.ndarray:

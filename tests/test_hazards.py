@@ -107,3 +107,21 @@ def test_husbands_are_matched_once_each_and_at_the_wanted_age_when_there_is_one(
     np.testing.assert_array_equal(men_ages[husband[:3]], [30, 30, 20])
     assert men_ages[husband[3]] == 25 and men_ages[husband[4]] == 30  # one 25: the next looks older
     assert men_ages[husband[5]] == 60  # nobody at 70 or older: looks younger
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(20, 40), min_size=1, max_size=30), st.integers(0, 2**32 - 1))
+def test_matching_without_shortage_is_what_the_queue_gives(wanted_ages, seed):
+    """The direct assignment, taken when every wanted age has men enough, equals the queue's."""
+    wanted = np.array(wanted_ages)
+    men_ages = np.random.default_rng(seed).integers(18, 45, 60 * len(wanted))
+    men_ages = np.concatenate([men_ages, np.repeat(np.arange(20, 41), len(wanted))])  # enough at every age
+    direct = rules.match_husbands(wanted, men_ages, np.random.default_rng(seed), oldest=100)
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(len(men_ages))
+    men = shuffled[np.argsort(men_ages[shuffled], kind="stable")]
+    brides = np.argsort(wanted, kind="stable")
+    queued = rules.queued_matches(men, np.searchsorted(men_ages[men], np.arange(102)), brides,
+                                  np.searchsorted(wanted[brides], np.arange(102)))
+    np.testing.assert_array_equal(direct, queued)
+    np.testing.assert_array_equal(men_ages[direct], wanted)
