@@ -94,12 +94,11 @@ def run_ensemble(directory: RunDirectory, execution: Execution) -> dict:
     count = settings.replicates
     while True:
         _complete_replicates(directory, scenario, settings, count, execution)
-        tables = directory.tables(count)
-        summary = summarize(tables["replicates"], caps, nested)
+        summary = summarize(directory.yearly(count), caps, nested)
         if _enough(summary, count, settings):
             break
         count = min(count + settings.replicates, settings.most_replicates)
-    directory.finish(tables, summary)
+    directory.finish(count, summary)
     return summary
 
 

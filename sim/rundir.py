@@ -15,6 +15,7 @@ not say "complete" is never read as a finished run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ from sim.run import Replicate
 from sim.scenario import Scenario
 
 MANIFEST, SCENARIO, PARTS = "manifest.json", "scenario.json", "parts"
+TABLES = ("replicates", "inputs", "pyramids")
 RUNNING, COMPLETE = "running", "complete"
 
 
@@ -76,22 +78,29 @@ class RunDirectory:
                 "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list")}
         write_atomically(self.parts / f"r{replicate.number:06d}.json", json.dumps(part))
 
-    def tables(self, count: int) -> dict[str, pd.DataFrame]:
-        """The yearly indicators, drawn inputs and pyramids of replicates 0..count-1, in replicate order."""
-        yearly, inputs, pyramids = [], [], []
-        for number in range(count):
-            part = json.loads((self.parts / f"r{number:06d}.json").read_text())
-            yearly.append(pd.DataFrame(part["yearly"]))
-            inputs.append({"replicate": number, **part["inputs"]})
-            pyramids.append(pd.DataFrame(part["pyramids"]))
-        return {"replicates": pd.concat(yearly, ignore_index=True), "inputs": pd.DataFrame(inputs),
-                "pyramids": pd.concat(pyramids, ignore_index=True)}
+    def _part_tables(self, number: int) -> dict[str, pd.DataFrame]:
+        part = json.loads((self.parts / f"r{number:06d}.json").read_text())
+        return {"replicates": pd.DataFrame(part["yearly"]), "inputs": pd.DataFrame([{"replicate": number,
+                                                                                    **part["inputs"]}]),
+                "pyramids": pd.DataFrame(part["pyramids"])}
 
-    def finish(self, tables: dict[str, pd.DataFrame], summary: dict) -> None:
-        """Write the final tables, then mark the run complete (last, so a crash before leaves it running)."""
-        for name, table in tables.items():
-            write_atomically(self.path / f"{name}.csv", table.to_csv(index=False))
+    def yearly(self, count: int) -> pd.DataFrame:
+        """The yearly indicators of replicates 0..count-1, in replicate order."""
+        return pd.concat([self._part_tables(number)["replicates"] for number in range(count)], ignore_index=True)
+
+    def finish(self, count: int, summary: dict) -> None:
+        """Write the final tables, then mark the run complete (last, so a crash before leaves it running).
+
+        The tables are written part by part, so memory does not grow with the replicate count.
+        """
+        partials = {name: self.path / f"{name}.csv.partial" for name in TABLES}
+        with contextlib.ExitStack() as stack:
+            files = {name: stack.enter_context(path.open("w")) for name, path in partials.items()}
+            for number in range(count):
+                for name, table in self._part_tables(number).items():
+                    table.to_csv(files[name], index=False, header=number == 0)
+        for name, path in partials.items():
+            os.replace(path, self.path / f"{name}.csv")
         write_json(self.path / "summary.json", summary)
         manifest = self.manifest()
-        write_json(self.path / MANIFEST, {**manifest, "replicates": len(tables["inputs"]), "status": COMPLETE,
-                                          "finished": now()})
+        write_json(self.path / MANIFEST, {**manifest, "replicates": count, "status": COMPLETE, "finished": now()})
