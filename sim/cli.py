@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     _execution_options(run)
     run.set_defaults(command=_run)
 
+    report = commands.add_parser("report", help="rebuild the PDF report of a run or an experiment folder",
+                                 description="Rebuilds DIR/report.pdf (a run) or DIR/comparison.pdf (an "
+                                             "experiment) from the saved results, without rerunning anything.")
+    report.add_argument("dir", type=Path, metavar="DIR")
+    report.set_defaults(command=_report)
+
     compare = commands.add_parser(
         "compare", help="run an experiment's variants with paired random numbers and compare them",
         description="Runs each variant of the experiment FILE as an ensemble under DIR/variants/ (same seed, so "
@@ -248,6 +254,10 @@ def _run(args) -> None:
     else:
         _stop_on_sigterm()
         summary = run_ensemble(directory, execution)
+    report = directory.path / "report.pdf"
+    if not report.exists():
+        from sim.report import write_run_report
+        write_run_report(directory.path)
     manifest = directory.manifest()
     replicates = pd.read_csv(directory.path / "replicates.csv")
     print(f"{manifest['scenario_name']}: {summary['replicates']} replicate(s), seed {manifest['settings']['seed']}")
@@ -255,7 +265,17 @@ def _run(args) -> None:
     print(replicates.groupby("year")[list(KEY_INDICATORS)].median().to_string(float_format=lambda v: f"{v:,.1f}"))
     for sentence in headline_sentences(summary):
         print(sentence)
-    print(f"wrote {directory.path}")
+    print(f"wrote {directory.path} (the report: {report})")
+
+
+def _report(args) -> None:
+    from sim.report import write_comparison_report, write_run_report
+
+    if not args.dir.is_dir():
+        raise UserError(f"{args.dir}: no such folder")
+    experiment = (args.dir / "experiment.json").exists()
+    written = write_comparison_report(args.dir) if experiment else write_run_report(args.dir)
+    print(f"wrote {written}")
 
 
 def _execution(args):
@@ -280,11 +300,13 @@ def _compare(args) -> None:
         population_size=args.population_size)
     _stop_on_sigterm()
     table = run_experiment(experiment, args.out, settings, execution, str(args.file))
+    from sim.report import write_comparison_report
+    report = write_comparison_report(args.out)
     shown = ["label", *experiment.swept, "p_population_final", "p_growth_mean", "diff_p_population_final",
              "diff_p_growth_mean", "population_final_median", "natural_growth_mean_median"]
     print(f"{spec.name}: {len(table)} variants, {settings.replicates} paired replicates each, seed {settings.seed}")
     print(table[shown].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} (the report: {report})")
 
 
 def _resumed(args):

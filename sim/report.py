@@ -362,6 +362,8 @@ def _histogram_against(ax, values: pd.Series, limit: float) -> None:
     ax.hist(values[above], bins=edges, color=CAP_COLOUR, alpha=0.8, label=f"above the cap: {_runs(above)}")
     ax.axvline(limit, color=CAP_COLOUR, linestyle="--", linewidth=1.8)
     ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+    ax.text(limit, ax.get_ylim()[1] * 0.5, f" cap {limit:g} ", color=CAP_COLOUR, rotation=90, ha="right",
+            va="center", fontsize=BODY_SIZE - 1, fontweight="bold")
     ax.legend(loc="upper left", fontsize=BODY_SIZE - 1)
     ax.yaxis.get_major_locator().set_params(integer=True)
 

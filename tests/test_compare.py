@@ -133,6 +133,7 @@ def test_compare_writes_the_table_and_the_description(sweep):
     description = json.loads((sweep / "experiment.json").read_text())
     assert description["kind"] == "sweep" and description["sweep"]["inputs"] == ["behaviour.second_child_intention"]
     assert [v["directory"] for v in description["variants"]] == ["variants/v00", "variants/v01"]
+    assert (sweep / "comparison.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_sweep_variants_share_every_other_draw(sweep):

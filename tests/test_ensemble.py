@@ -150,3 +150,25 @@ def test_dask_cluster_gives_the_same_bytes(serial, tmp_path):
         assert run(tmp_path, "--replicates", "12", "--backend", "dask", "--scheduler", cluster.scheduler_address,
                    "--jobs", "2") == 0
     assert same_outputs(serial, tmp_path)
+
+
+def test_a_run_ends_in_its_report_and_erhai_report_rebuilds_it(serial, capsys):
+    report = serial / "report.pdf"
+    assert report.read_bytes().startswith(b"%PDF")
+    report.unlink()
+    assert main(["report", str(serial)]) == 0
+    assert report.exists() and str(report) in capsys.readouterr().out
+
+
+def test_an_unfinished_run_has_no_report(tmp_path, capsys):
+    command = [sys.executable, "-m", "sim", "run", str(UNIVERSAL), "--out", str(tmp_path), *SMALL,
+               "--replicates", "12", "--jobs", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None and not (tmp_path / "manifest.json").exists():
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert main(["report", str(tmp_path)]) == 2
+    assert "the run is not complete" in capsys.readouterr().err
+    assert not (tmp_path / "report.pdf").exists()
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
