@@ -129,7 +129,7 @@ def _description(experiment: Experiment, settings: EnsembleSettings, table: pd.D
     sweep = None
     if experiment.swept:
         first = experiment.swept[0]
-        sweep = {"inputs": experiment.swept, "crossing_50": {
+        sweep = {"inputs": experiment.swept, "labels": experiment.swept_labels, "crossing_50": {
             name: fifty_percent_crossing(table[first], table[name]) if len(experiment.swept) == 1 else None
             for name in PAIRED}}
     return {"name": spec.name, "description": spec.description, "kind": experiment.kind, "seed": settings.seed,

@@ -87,6 +87,10 @@ class Experiment:
     swept: list[str]  # dotted inputs of a sweep, else empty
 
     @property
+    def swept_labels(self) -> list[str]:
+        return [_label(swept) for swept in self.spec.sweep or []]
+
+    @property
     def kind(self) -> str:
         return "sweep" if self.swept else "variants"
 

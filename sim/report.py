@@ -616,14 +616,16 @@ def sweep_page(experiment: Experiment) -> Figure:
     sweep = experiment.spec["sweep"]
     swept, *others = sweep["inputs"]
     scenario = experiment.runs[0].scenario
-    figure = page(f"The chance of breaking each cap as {input_label(swept, scenario)} changes",
+    # the experiment file's own words for its inputs, else words made from the scenario's names
+    names = dict(zip(sweep["inputs"], sweep.get("labels") or [input_label(name, scenario) for name in sweep["inputs"]]))
+    figure = page(f"The chance of breaking each cap as the {names[swept]} changes",
                   "Line: share of runs that break the cap at each value; shading: its 95% interval. "
                   "Dotted line: even odds (50%).")
     table = experiment.table.sort_values(swept)
     groups = table.groupby(others[0], sort=True) if others else [(None, table)]
     for ax, (column, title) in zip(figure.subplots(1, 2, sharey=True), _probability_titles(experiment).items()):
         for (value, rows), colour in zip(groups, colours(len(groups))):
-            label = f"{input_label(others[0], scenario)} = {value:g}" if others else None
+            label = f"{names[others[0]]} = {value:g}" if others else None
             ax.plot(rows[swept], rows[column], color=colour, marker="o", linewidth=2, label=label)
             ax.fill_between(rows[swept], rows[f"{column}_low"], rows[f"{column}_high"], color=colour, alpha=0.2)
         ax.axhline(0.5, color=PLAN_COLOUR, linestyle=":", linewidth=1.5)
@@ -631,7 +633,7 @@ def sweep_page(experiment: Experiment) -> Figure:
         ax.set_title(textwrap.fill(title, 45), fontsize=BODY_SIZE + 1)
         ax.set_ylim(-0.02, 1.02)
         percent_axis(ax)
-        ax.set_xlabel(input_label(swept, scenario))
+        ax.set_xlabel(names[swept])
         ax.set_ylabel("chance of breaking the cap")
         ax.grid(alpha=0.3)
         if others:

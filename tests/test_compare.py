@@ -132,6 +132,7 @@ def test_compare_writes_the_table_and_the_description(sweep):
         assert (table[f"{name}_low"] <= table[name]).all() and (table[name] <= table[f"{name}_high"]).all()
     description = json.loads((sweep / "experiment.json").read_text())
     assert description["kind"] == "sweep" and description["sweep"]["inputs"] == ["behaviour.second_child_intention"]
+    assert description["sweep"]["labels"] == ["second child intention"]
     assert [v["directory"] for v in description["variants"]] == ["variants/v00", "variants/v01"]
     assert (sweep / "comparison.pdf").read_bytes().startswith(b"%PDF")
 
