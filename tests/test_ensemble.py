@@ -1,6 +1,5 @@
 """Ensembles: the same bytes for any --jobs and backend, resume after a kill, nested designs, stopping rules."""
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -10,14 +10,11 @@ import pytest
 
 from sim import rules
 from sim.indicators import INDICATORS, YearTally
-from sim.inputs import realize
-from sim.loading import load_scenario
 from sim.model import ErhaiModel
 from sim.population import FEMALE
 from sim.reference import ReferenceModel
 from sim.streams import replicate_seed, streams
 from sim.synthesis import life_tables, synthesize
-from tests.conftest import ROOT
 
 SIZE = 10_000
 Z = 4.0
@@ -26,11 +23,6 @@ Z = 4.0
 def with_changes(scenario, **sections):
     return scenario.model_copy(update={name: getattr(scenario, name).model_copy(update=changes)
                                        for name, changes in sections.items()})
-
-
-@pytest.fixture(scope="module")
-def universal():
-    return realize(load_scenario(ROOT / "scenarios" / "heshan_universal_two_child.yaml"))[0]
 
 
 @pytest.fixture(scope="module")

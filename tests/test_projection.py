@@ -4,13 +4,10 @@ import pandas as pd
 import pytest
 
 from sim import rules
-from sim.inputs import realize
-from sim.loading import load_scenario
 from sim.model import ErhaiModel
 from sim.projection import Projection, intention_classes, matched_shares
 from sim.streams import replicate_seed, streams
 from sim.synthesis import synthesize
-from tests.conftest import ROOT
 
 SIZE = 20_000
 REPLICATES = 200
@@ -18,11 +15,6 @@ REPLICATES = 200
 Z = 4.0
 COMPARED = ("population_end", "births", "births_order1", "births_order2", "births_order3plus", "births_male",
             "deaths", "married_women_15_49", "share_65plus")
-
-
-@pytest.fixture(scope="module")
-def universal():
-    return realize(load_scenario(ROOT / "scenarios" / "heshan_universal_two_child.yaml"))[0]
 
 
 @pytest.fixture(scope="module")
