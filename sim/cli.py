@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--resume", type=Path, metavar="DIR",
                        help="continue the stopped run in DIR (scenario and settings come from DIR)")
     settings = run.add_argument_group("settings (saved in DIR; they decide the results)")
-    settings.add_argument("--replicates", type=_positive_int, metavar="N", help="how many (default: the scenario's ensemble)")
+    settings.add_argument("--replicates", type=_positive_int, metavar="N",
+                          help="how many (default: the scenario's ensemble)")
     settings.add_argument("--parameter-draws", type=_positive_int, metavar="P",
                           help="nested design: P draws of the uncertain inputs ...")
     settings.add_argument("--replicates-per-draw", type=_positive_int, metavar="K",
@@ -290,6 +291,7 @@ def _compare(args) -> None:
     from sim.compare import run_experiment
     from sim.ensemble import EnsembleSettings
     from sim.experiment import load_experiment
+    from sim.report import write_comparison_report
 
     execution = _execution(args)
     experiment = load_experiment(args.file)
@@ -300,20 +302,19 @@ def _compare(args) -> None:
         population_size=args.population_size)
     _stop_on_sigterm()
     table = run_experiment(experiment, args.out, settings, execution, str(args.file))
-    from sim.report import write_comparison_report
     report = write_comparison_report(args.out)
     shown = ["label", *experiment.swept, "p_population_final", "p_growth_mean", "diff_p_population_final",
              "diff_p_growth_mean", "population_final_median", "natural_growth_mean_median"]
     print(f"{spec.name}: {len(table)} variants, {settings.replicates} paired replicates each, seed {settings.seed}")
-    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"))
     print(f"wrote {args.out} (the report: {report})")
 
 
 def _resumed(args):
     from sim.rundir import RunDirectory
 
-    given = [f"--{name.replace('_', '-')}" for name in (*_SETTINGS_OPTIONS, "file")
-             if getattr(args, name) not in (None, False)]
+    given = [f"--{name.replace('_', '-')}" for name in _SETTINGS_OPTIONS if getattr(args, name) not in (None, False)]
+    given += ["FILE"] if args.file else []
     if given:
         raise UserError(f"--resume takes its scenario and settings from {args.resume}; drop {', '.join(given)}")
     directory = RunDirectory(args.resume)

@@ -16,6 +16,7 @@ from functools import lru_cache, partial
 from typing import Iterable, Iterator
 
 from joblib import Parallel, delayed, parallel_config
+from joblib.externals.loky import get_reusable_executor
 from tqdm import tqdm
 
 from sim.distributions import central
@@ -98,17 +99,8 @@ def run_ensemble(directory: RunDirectory, execution: Execution) -> dict:
         if _enough(summary, count, settings):
             break
         count = min(count + settings.replicates, settings.most_replicates)
-    if execution.backend == "loky" and execution.jobs > 1:
-        _free_workers()
     directory.finish(count, summary)
     return summary
-
-
-def _free_workers() -> None:
-    """Idle loky workers keep their memory for the next job; a finished ensemble has none for them."""
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor(reuse=True).shutdown(wait=True)
 
 
 def _enough(summary: dict, count: int, settings: EnsembleSettings) -> bool:
@@ -150,8 +142,14 @@ def _replicates(task, numbers: list[int], execution: Execution) -> Iterator[Repl
         return map(task, numbers)
     if execution.backend == "dask":
         return _on_dask(task, numbers, execution)
-    return Parallel(n_jobs=execution.jobs, backend=execution.backend, return_as="generator_unordered")(
+    return _on_loky(task, numbers, execution)
+
+
+def _on_loky(task, numbers: list[int], execution: Execution) -> Iterable[Replicate]:
+    yield from Parallel(n_jobs=execution.jobs, backend="loky", return_as="generator_unordered")(
         delayed(task)(number) for number in numbers)
+    # idle workers keep their memory for the next job; the summary and report have no use for them
+    get_reusable_executor(reuse=True).shutdown(wait=True)
 
 
 def _on_dask(task, numbers: list[int], execution: Execution) -> Iterable[Replicate]:
