@@ -77,6 +77,11 @@ class DistrictModel(mesa.Model):
             self.step()
         return self.yearly
 
+    def monthly_death_probabilities(self, year: int) -> np.ndarray:
+        """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`."""
+        tables = life_tables(self.scenario, year + 0.5)
+        return np.stack([tables[FEMALE].monthly_death_probability(), tables[MALE].monthly_death_probability()])
+
     def close_year(self, tally: YearTally, end: Snapshot) -> None:
         """The year's row of indicators and the pyramid at its end (and, for the first year, at its start)."""
         if not self.pyramids:
@@ -137,9 +142,7 @@ class ErhaiModel(DistrictModel):
     def _open_year(self, start: Snapshot) -> None:
         year = self.date.year
         self._tally = YearTally(year, start)
-        tables = life_tables(self.scenario, year + 0.5)
-        self._monthly_q = np.stack([tables[FEMALE].monthly_death_probability(),
-                                    tables[MALE].monthly_death_probability()])
+        self._monthly_q = self.monthly_death_probabilities(year)
         self._dies_within_year = rules.death_probability_by_age_months(self._monthly_q)
         self._deaths_due = {}
         pop = self.people

@@ -34,7 +34,7 @@ from sim.indicators import Snapshot, YearTally, snapshot
 from sim.model import OLDEST, DistrictModel, add_months
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE, WIDOWED, Population
 from sim.scenario import Regime, Scenario
-from sim.synthesis import Synthesis, life_tables
+from sim.synthesis import Synthesis
 
 Rows = dict[str, np.ndarray]  # one array per state column, plus "weight": the expected people in the state
 _NO_HUSBAND = dict(husband=False, husband_only_child=False)
@@ -197,9 +197,7 @@ class Projection(DistrictModel):
 
     def _open_year(self) -> None:
         self._tally = YearTally(self.date.year, self._snapshot())
-        tables = life_tables(self.scenario, self.date.year + 0.5)
-        self._monthly_q = np.stack([tables[FEMALE].monthly_death_probability(),
-                                    tables[MALE].monthly_death_probability()])
+        self._monthly_q = self.monthly_death_probabilities(self.date.year)
 
     # --- fertility ---------------------------------------------------------------------------
 

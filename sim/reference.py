@@ -15,7 +15,7 @@ from sim.indicators import Snapshot, YearTally, snapshot
 from sim.model import OLDEST, DistrictModel, add_months
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
 from sim.scenario import Regime, Scenario
-from sim.synthesis import Synthesis, life_tables
+from sim.synthesis import Synthesis
 
 
 class Person(mesa.Agent):
@@ -146,9 +146,7 @@ class ReferenceModel(DistrictModel):
 
     def _open_year(self) -> None:
         self.tally = YearTally(self.date.year, self._snapshot())
-        tables = life_tables(self.scenario, self.date.year + 0.5)
-        self.monthly_q = [list(tables[FEMALE].monthly_death_probability()),
-                          list(tables[MALE].monthly_death_probability())]
+        self.monthly_q = self.monthly_death_probabilities(self.date.year).tolist()
 
     def _apply_policy(self, regime: Regime) -> None:
         if regime is self.regime:
