@@ -19,13 +19,13 @@ from sim.ensemble import EnsembleSettings, Execution, prepare, run_caps, run_ens
 from sim.experiment import Experiment
 from sim.rundir import RunDirectory, write_atomically, write_json
 from sim.sensitivity import headline_outcomes
-from sim.summary import exceedance
+from sim.summary import exceedance, exceeding
 
-# comparison.csv name: (headline outcome, which cap it is compared with)
-PROBABILITIES = {"p_population_final": ("population_final", "population"),
-                 "p_population_any_year": ("population_max", "population"),
-                 "p_growth_mean": ("natural_growth_mean", "natural_growth"),
-                 "p_growth_any_year": ("natural_growth_max", "natural_growth")}
+# comparison.csv name: the probability in summary.json (see sim.summary.EXCEEDANCES)
+PROBABILITIES = {"p_population_final": ("population", "p_exceed_final"),
+                 "p_population_any_year": ("population", "p_exceed_any_year"),
+                 "p_growth_mean": ("natural_growth", "p_exceed_mean"),
+                 "p_growth_any_year": ("natural_growth", "p_exceed_any_year")}
 PAIRED = ("p_population_final", "p_growth_mean")
 
 
@@ -47,13 +47,13 @@ def run_experiment(experiment: Experiment, out: Path, settings: EnsembleSettings
     return table
 
 
-def exceeding(directory: RunDirectory, settings: EnsembleSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def variant_outcomes(directory: RunDirectory, settings: EnsembleSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per replicate: the headline outcomes, and whether each exceeds its cap (columns named as in PROBABILITIES)."""
     caps = run_caps(directory.scenario(), settings)
     replicates = pd.read_csv(directory.path / "replicates.csv")
     outcomes = headline_outcomes(replicates, caps.population_year, caps.natural_growth_years)
-    limits = {"population": caps.population_limit, "natural_growth": caps.natural_growth_limit_permille}
-    flags = pd.DataFrame({name: outcomes[outcome] > limits[cap] for name, (outcome, cap) in PROBABILITIES.items()})
+    flags = exceeding(outcomes, caps)
+    flags = pd.DataFrame({name: flags[key] for name, key in PROBABILITIES.items()})
     births = replicates[replicates.year.between(*caps.natural_growth_years)].groupby("replicate")["births"].sum()
     return outcomes.assign(births_total=births), flags
 
@@ -63,7 +63,7 @@ def comparison_table(experiment: Experiment, directories: list[RunDirectory],
     rows = []
     reference = None
     for variant, directory in zip(experiment.variants, directories):
-        outcomes, flags = exceeding(directory, settings)
+        outcomes, flags = variant_outcomes(directory, settings)
         reference = flags if reference is None else reference
         row = {"variant": variant.name, "label": variant.label, **variant.values}
         for name in PROBABILITIES:

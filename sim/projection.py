@@ -471,7 +471,3 @@ def base_rows(pop: Population, classes: list[tuple[int, float]], codec: StateCod
                  pop.age_months[pop.spouse[wives]] // 12 - pop.age_months[wives] // 12, np.ones(len(wives)))
     return rows
 
-
-def project(scenario: Scenario, synthesis: Synthesis) -> pd.DataFrame:
-    """The expected yearly indicators of `synthesis`'s population under the (realized) `scenario`."""
-    return pd.DataFrame(Projection(scenario, synthesis).run())

@@ -53,27 +53,28 @@ def exceedance(k: int, n: int) -> dict:
     return {"p": p, "ci95": [float(interval.low), float(interval.high)], "mcse": math.sqrt(p * (1 - p) / n)}
 
 
-def _share_exceeding(values: pd.Series, limit: float) -> dict:
-    return exceedance(int((values > limit).sum()), len(values))
+# each exceedance probability: (cap, key in its section) -> the headline outcome compared with the cap
+EXCEEDANCES = {("population", "p_exceed_final"): "population_final",
+               ("population", "p_exceed_any_year"): "population_max",
+               ("natural_growth", "p_exceed_mean"): "natural_growth_mean",
+               ("natural_growth", "p_exceed_any_year"): "natural_growth_max"}
+
+
+def exceeding(outcomes: pd.DataFrame, caps: Caps) -> pd.DataFrame:
+    """Per replicate, whether each headline outcome is strictly above its cap (columns keyed as EXCEEDANCES)."""
+    limits = {"population": caps.population_limit, "natural_growth": caps.natural_growth_limit_permille}
+    return pd.DataFrame({key: outcomes[outcome] > limits[key[0]] for key, outcome in EXCEEDANCES.items()})
 
 
 def cap_probabilities(outcomes: pd.DataFrame, caps: Caps) -> dict:
     """The `caps` section from the per-replicate headline outcomes."""
-    return {
-        "population": {
-            "limit": caps.population_limit,
-            "year": caps.population_year,
-            "p_exceed_final": _share_exceeding(outcomes["population_final"], caps.population_limit),
-            "p_exceed_any_year": _share_exceeding(outcomes["population_max"], caps.population_limit),
-        },
-        "natural_growth": {
-            "limit_permille": caps.natural_growth_limit_permille,
-            "years": list(caps.natural_growth_years),
-            "p_exceed_mean": _share_exceeding(outcomes["natural_growth_mean"], caps.natural_growth_limit_permille),
-            "p_exceed_any_year": _share_exceeding(outcomes["natural_growth_max"],
-                                                  caps.natural_growth_limit_permille),
-        },
-    }
+    section = {"population": {"limit": caps.population_limit, "year": caps.population_year},
+               "natural_growth": {"limit_permille": caps.natural_growth_limit_permille,
+                                  "years": list(caps.natural_growth_years)}}
+    flags = exceeding(outcomes, caps)
+    for cap, key in EXCEEDANCES:
+        section[cap][key] = exceedance(int(flags[(cap, key)].sum()), len(flags))
+    return section
 
 
 def indicator_quantiles(replicates: pd.DataFrame) -> dict:
