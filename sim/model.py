@@ -241,13 +241,12 @@ class ErhaiModel(DistrictModel):
         m = self.scenario.marriage
         men = self._bachelors[pop.alive[self._bachelors]]
         of_age = men[pop.age_months[men] >= 12 * m.min_age_men]
-        home, youngest = pop.residence[of_age], int(m.min_age_men)
+        home = pop.residence[of_age]
         for res in (0, 1):
             mine = brides[pop.residence[brides] == res]
             pool = of_age.compress(home == res)  # with a mixed mask, much faster than of_age[home == res]
-            # ages counted from the men's minimum: the matching only compares them, but loops from age 0
-            wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST) - youngest
-            husband = rules.match_husbands(wanted, pop.age_months[pool] // 12 - youngest, rng, OLDEST - youngest)
+            wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST)
+            husband = rules.match_husbands(wanted, pop.age_months[pool] // 12, rng)
             matched = husband >= 0
             wives, husbands = mine[matched], pool[husband[matched]]
             pop.spouse[wives] = husbands

@@ -166,8 +166,7 @@ class ReferenceModel(DistrictModel):
             pool = [p for p in unmarried if p.residence == res]
             wanted = rules.wanted_husband_age(self.scenario, np.array([b.age_months + 1 for b in mine]) / 12,
                                               rng, OLDEST)
-            husbands = rules.match_husbands(wanted, np.array([p.age_months + 1 for p in pool], int) // 12, rng,
-                                            OLDEST)
+            husbands = rules.match_husbands(wanted, np.array([p.age_months + 1 for p in pool], int) // 12, rng)
             for bride, h in zip(mine, husbands):
                 if h >= 0:
                     bride.spouse, pool[h].spouse, pool[h].marital = pool[h], bride, MARRIED

@@ -285,50 +285,31 @@ def death_month(monthly_q: np.ndarray, sex: np.ndarray, age_months: np.ndarray, 
 
 # --- marriage market and migration -------------------------------------------------------
 
-def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng: np.random.Generator,
-                   oldest: int) -> np.ndarray:
+def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For each bride, the index of an unmarried man (into `men_age_years`) near her wanted age, or -1.
 
     Men are taken at random from the wanted single year of age; when that year
-    runs out the rest look one year older, then (at the top) younger.
+    runs out the rest look one year older, and those left when the oldest men
+    are taken look younger, from the oldest down.
     """
     shuffled = rng.permutation(len(men_age_years))
     men = shuffled[np.argsort(men_age_years[shuffled], kind="stable")]
-    bounds = np.searchsorted(men_age_years[men], np.arange(oldest + 2))
+    ages = men_age_years[men]
     brides = np.argsort(wanted_age_years, kind="stable")
-    arrivals = np.searchsorted(wanted_age_years[brides], np.arange(oldest + 2))
-    if (np.diff(arrivals) <= np.diff(bounds)).all():  # the usual case: every bride finds the age she wants
-        wanted = wanted_age_years[brides]
-        husband = np.empty(len(brides), np.int64)
-        husband[brides] = men[bounds[wanted] + np.arange(len(brides)) - arrivals[wanted]]
-        return husband
-    return queued_matches(men, bounds, brides, arrivals)
-
-
-def queued_matches(men: np.ndarray, bounds: np.ndarray, brides: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
-    """`match_husbands` when some age runs out: brides queue in order of the age they want.
-
-    `men` and `brides` are sorted by age, `bounds` and `arrivals` where each age starts.
-    """
-    oldest = len(bounds) - 2
+    # Brides queue in order of the age they want and men stand in order of age,
+    # so the k-th bride takes the first man left at or above her age: the later
+    # of her age's first man and the one after the (k-1)-th bride's.
+    queue = np.arange(len(brides))
+    taken = queue + np.maximum.accumulate(np.searchsorted(ages, wanted_age_years[brides]) - queue)
+    placed = int(np.searchsorted(taken, len(men)))  # `taken` rises: the first `placed` brides are placed
     husband = np.full(len(brides), -1, np.int64)
-    next_free = bounds[:-1].copy()
-
-    def place(waiting: np.ndarray, age: int) -> np.ndarray:
-        take = min(len(waiting), bounds[age + 1] - next_free[age])
-        husband[waiting[:take]] = men[next_free[age]: next_free[age] + take]
-        next_free[age] += take
-        return waiting[take:]
-
-    waiting = np.empty(0, np.int64)
-    for age in range(oldest + 1):  # each age's brides join the queue
-        waiting = place(np.concatenate([waiting, brides[arrivals[age]: arrivals[age + 1]]]), age)
-        if not len(waiting) and arrivals[age + 1] == len(brides):
-            return husband
-    for age in range(oldest, -1, -1):  # place any left over, looking younger
-        if not len(waiting):
-            break
-        waiting = place(waiting, age)
+    husband[brides[:placed]] = men[taken[:placed]]
+    if placed < len(brides):
+        left = np.ones(len(men), bool)
+        left[taken[:placed]] = False
+        left = np.flatnonzero(left)
+        left = left[np.argsort(-ages[left], kind="stable")][: len(brides) - placed]  # oldest first
+        husband[brides[placed: placed + len(left)]] = men[left]
     return husband
 
 

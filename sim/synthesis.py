@@ -336,7 +336,7 @@ def _link_husbands(scenario: Scenario, rng, columns: dict[str, np.ndarray], exac
         wives = np.flatnonzero((sex == FEMALE) & (marital == MARRIED) & (residence == res))
         men = np.flatnonzero((sex == MALE) & (residence == res) & (exact_age >= m.min_age_men))
         wanted = wanted_husband_age(scenario, exact_age[wives], rng, census.OPEN_AGE)
-        husbands = match_husbands(wanted, age[men], rng, census.OPEN_AGE)
+        husbands = match_husbands(wanted, age[men], rng)
         if (husbands < 0).any():
             raise UserError(f"population: {(husbands < 0).sum()} married women found no husband of their "
                             "residence; check the age structure and marriage.husband_age_gap_mean_years")

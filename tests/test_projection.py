@@ -61,7 +61,7 @@ def test_expected_matching_follows_the_marriage_market():
     rng = np.random.default_rng(1)
     wanted = np.repeat([24, 25, 26, 30, 60], [300, 500, 200, 50, 5])
     men = np.repeat([24, 25, 26, 27, 30, 58], [100, 400, 300, 100, 20, 3])
-    husband = rules.match_husbands(wanted, men, rng, oldest=110)
+    husband = rules.match_husbands(wanted, men, rng)
     drawn = np.zeros((111, 111))
     np.add.at(drawn, (wanted[husband >= 0], men[husband[husband >= 0]]), 1)
     demand = np.bincount(wanted, minlength=111).astype(float)
