@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.population import FEMALE, MALE, MARRIED, URBAN, Population
+from sim.rules import clamp
 
 PARITY_GROUPS = ("0", "1", "2", "3+")
 
@@ -121,10 +122,11 @@ class YearTally:
 
     def add_births(self, mother_age_years: np.ndarray, parity_before: np.ndarray, male: np.ndarray,
                    weight: np.ndarray | None = None) -> None:
-        weight = np.ones(len(mother_age_years)) if weight is None else weight
-        age = np.clip(mother_age_years, MOTHER_AGES[0], MOTHER_AGES[-1]) - MOTHER_AGES[0]
-        np.add.at(self.births, (age, np.minimum(parity_before, 2)), weight)
-        self.births_male += float(weight[np.asarray(male, bool)].sum())
+        age = clamp(mother_age_years, MOTHER_AGES[0], MOTHER_AGES[-1]) - MOTHER_AGES[0]
+        cell = age * 3 + np.minimum(parity_before, 2)
+        self.births += np.bincount(cell, weight, minlength=self.births.size).reshape(self.births.shape)
+        male = np.asarray(male, bool)
+        self.births_male += float(np.count_nonzero(male) if weight is None else weight[male].sum())
 
     def close(self, end: Snapshot) -> dict[str, float]:
         mid = (self.start.size + end.size) / 2

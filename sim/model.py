@@ -65,6 +65,7 @@ class DistrictModel(mesa.Model):
         self.sex_ratios = (sr.first, sr.second, sr.third_plus)
         # a rescaled run (--population-size) has births and migrants in proportion
         self.population_scale = len(synthesis.population) / scenario.population.size
+        self.migration_groups = rules.migration_age_groups(scenario)  # [low, high) years of each age group
         self.yearly: list[dict[str, float]] = []
         self.pyramids: list[tuple[int, np.ndarray]] = []  # (year, people by sex and age group) at year ends
 
@@ -97,6 +98,7 @@ class ErhaiModel(DistrictModel):
         super().__init__(scenario, synthesis, random_streams)
         self.people: Population = synthesis.population.copy()
         self.months_per_step = scenario.period.time_step_months
+        self._migrants_per_step = rules.expected_migrants(scenario, self.months_per_step, self.population_scale)
         self._deaths_due: dict[int, list[np.ndarray]] = {}
         self._monthly_q = np.zeros((2, OLDEST + 1))
         self._dies_within_year = np.zeros((2, 12 * (OLDEST + 1)))  # by sex and age in months
@@ -120,7 +122,7 @@ class ErhaiModel(DistrictModel):
         self._marry(brides)
         widowed = self._deaths(months)
         self._births()
-        self._migration(months)
+        self._migration()
         newcomers = np.arange(first_new, len(self.people))  # newborns and immigrants
         self._schedule_deaths(newcomers, first_month=self.date.month + months)
         self._track(np.concatenate([brides, widowed, newcomers]))
@@ -296,15 +298,10 @@ class ErhaiModel(DistrictModel):
                 residence=pop.residence[mothers], only_child=parity == 0,
                 intention=rng.integers(0, 256, len(mothers), dtype=np.uint8))
 
-    def _migration(self, months: int) -> None:
-        counts = rules.migrant_counts(rules.expected_migrants(self.scenario, months, self.population_scale),
-                                      self.streams["migration"])
-        if not counts.any():
-            return
-        for (sex, group), count in np.ndenumerate(counts):
-            if count:
-                low, high = rules.migration_age_groups(self.scenario)[group]
-                self._migrate(sex, low, high, int(count))
+    def _migration(self) -> None:
+        counts = rules.migrant_counts(self._migrants_per_step, self.streams["migration"])
+        for sex, group in zip(*np.nonzero(counts)):
+            self._migrate(sex, *self.migration_groups[group], int(counts[sex, group]))
 
     def _migrate(self, sex: int, low: int, high: int, count: int) -> None:
         """Immigrants copy residents of their sex and age group (spouse and pregnancy left behind); emigrants leave."""

@@ -356,7 +356,7 @@ class Projection(DistrictModel):
         expected = rules.expected_migrants(self.scenario, months, self.population_scale)
         for (sex, group), count in np.ndenumerate(expected):
             if count:
-                low, high = rules.migration_age_groups(self.scenario)[group]
+                low, high = self.migration_groups[group]
                 rows = self._migrate(rows, sex, low, high, count)
         return rows
 

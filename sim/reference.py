@@ -179,7 +179,7 @@ class ReferenceModel(DistrictModel):
         for (sex, group), count in np.ndenumerate(counts):
             if not count:
                 continue
-            low, high = rules.migration_age_groups(self.scenario)[group]
+            low, high = self.migration_groups[group]
             group_people = [p for p in self.agents if p.sex == sex and low <= p.age_years < high]
             if not group_people:
                 continue

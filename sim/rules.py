@@ -155,16 +155,21 @@ def wants_next_child(rates: Rates, parity: np.ndarray, intention: np.ndarray, re
     return intention < rank
 
 
+def clamp(values: np.ndarray, low, high) -> np.ndarray:
+    """`np.clip` for the few hundred values of a step, where its dispatch alone costs more than the work."""
+    return np.minimum(np.maximum(values, low), high)
+
+
 def exposure_months(rates: Rates, *, parity: np.ndarray, months_since_birth_end: np.ndarray, months: int) -> np.ndarray:
     """Months of a step of `months` a non-pregnant woman could conceive, given her months since birth at its end."""
-    past_postpartum = np.clip(months_since_birth_end - rates.postpartum_months, 0, months)
+    past_postpartum = clamp(months_since_birth_end - rates.postpartum_months, 0, months)
     return np.where(parity == 0, months, past_postpartum)
 
 
 def catch_up_rate(rates: Rates, age_years: np.ndarray) -> np.ndarray:
     """Extra monthly rate of a catching-up woman: the backlog clears in `catch_up_months`, less so with age."""
     start, end = rates.catch_up_fade_ages
-    fade = np.clip((end - age_years) / (end - start), 0.0, 1.0)
+    fade = clamp((end - age_years) / (end - start), 0.0, 1.0)
     return fade / rates.catch_up_months
 
 
@@ -186,6 +191,8 @@ def conception_rate(
     relative = relative_conception_rate(rates, age_years=age_years, wants=wants, eligible=eligible)
     scale = rates.scale.ravel()[residence * ORDERS + np.minimum(parity, ORDERS - 1)]
     catching_up = catching_up & eligible & wants
+    if not catching_up.any():  # most months of most runs: no need for the catch-up rates
+        return scale * relative
     return scale * relative + np.where(catching_up, catch_up_rate(rates, age_years), 0.0)
 
 
@@ -318,7 +325,7 @@ def wanted_husband_age(scenario: Scenario, bride_age_years: np.ndarray, rng: np.
     m = scenario.marriage
     wanted = bride_age_years + rng.normal(m.husband_age_gap_mean_years, m.husband_age_gap_sd_years,
                                           len(bride_age_years))
-    return np.clip(np.floor(wanted), np.ceil(m.min_age_men), oldest).astype(int)
+    return clamp(np.floor(wanted), np.ceil(m.min_age_men), oldest).astype(int)
 
 
 def expected_migrants(scenario: Scenario, months: int, population_scale: float) -> np.ndarray:
