@@ -243,17 +243,14 @@ class ErhaiModel(DistrictModel):
         m = self.scenario.marriage
         men = self._bachelors[pop.alive[self._bachelors]]
         of_age = men[pop.age_months[men] >= 12 * m.min_age_men]
-        home = pop.residence[of_age]
-        for res in (0, 1):
-            mine = brides[pop.residence[brides] == res]
-            pool = of_age.compress(home == res)  # with a mixed mask, much faster than of_age[home == res]
-            wanted = rules.wanted_husband_age(self.scenario, pop.age_months[mine] / 12, rng, OLDEST)
-            husband = rules.match_husbands(wanted, pop.age_months[pool] // 12, rng)
-            matched = husband >= 0
-            wives, husbands = mine[matched], pool[husband[matched]]
-            pop.spouse[wives] = husbands
-            pop.spouse[husbands] = wives
-            pop.marital[husbands] = MARRIED
+        wanted = rules.wanted_husband_age(self.scenario, pop.age_months[brides] / 12, rng, OLDEST)
+        husband = rules.match_husbands(wanted, pop.age_months[of_age] // 12, rng,
+                                       pop.residence[brides], pop.residence[of_age])
+        matched = husband >= 0
+        wives, husbands = brides[matched], of_age[husband[matched]]
+        pop.spouse[wives] = husbands
+        pop.spouse[husbands] = wives
+        pop.marital[husbands] = MARRIED
         pop.marital[brides] = MARRIED
         # the married leave now, so a man widowed later is never in twice
         self._bachelors = men[pop.marital[men] != MARRIED]

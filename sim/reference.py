@@ -161,15 +161,13 @@ class ReferenceModel(DistrictModel):
         rng, m = self.streams["marriage"], self.scenario.marriage
         unmarried = [p for p in self.agents if p.sex == MALE and p.marital != MARRIED
                      and p.age_months >= 12 * m.min_age_men]
-        for res in (0, 1):
-            mine = [b for b in brides if b.residence == res]
-            pool = [p for p in unmarried if p.residence == res]
-            wanted = rules.wanted_husband_age(self.scenario, np.array([b.age_months + 1 for b in mine]) / 12,
-                                              rng, OLDEST)
-            husbands = rules.match_husbands(wanted, np.array([p.age_months + 1 for p in pool], int) // 12, rng)
-            for bride, h in zip(mine, husbands):
-                if h >= 0:
-                    bride.spouse, pool[h].spouse, pool[h].marital = pool[h], bride, MARRIED
+        wanted = rules.wanted_husband_age(self.scenario, np.array([b.age_months + 1 for b in brides]) / 12, rng, OLDEST)
+        husbands = rules.match_husbands(wanted, np.array([p.age_months + 1 for p in unmarried], int) // 12, rng,
+                                        np.array([b.residence for b in brides], int),
+                                        np.array([p.residence for p in unmarried], int))
+        for bride, h in zip(brides, husbands):
+            if h >= 0:
+                bride.spouse, unmarried[h].spouse, unmarried[h].marital = unmarried[h], bride, MARRIED
         for bride in brides:
             bride.marital, bride.marries = MARRIED, False
 

@@ -190,7 +190,7 @@ def conception_rate(
     """Monthly conception rate of married, non-pregnant women of childbearing age."""
     relative = relative_conception_rate(rates, age_years=age_years, wants=wants, eligible=eligible)
     scale = rates.scale.ravel()[residence * ORDERS + np.minimum(parity, ORDERS - 1)]
-    catching_up = catching_up & eligible & wants
+    catching_up = np.logical_and(catching_up, eligible) & wants  # an array even for one woman
     if not catching_up.any():  # most months of most runs: no need for the catch-up rates
         return scale * relative
     return scale * relative + np.where(catching_up, catch_up_rate(rates, age_years), 0.0)
@@ -292,31 +292,47 @@ def death_month(monthly_q: np.ndarray, sex: np.ndarray, age_months: np.ndarray, 
 
 # --- marriage market and migration -------------------------------------------------------
 
-def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+# Ages in years stay below this: (market, age) pairs share one sort key, of
+# 16 bits so that numpy's stable sort of it is a radix sort.
+_MARKET_SPAN = 1 << 10
+
+
+def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng: np.random.Generator,
+                   bride_market: np.ndarray | int = 0, men_market: np.ndarray | int = 0) -> np.ndarray:
     """For each bride, the index of an unmarried man (into `men_age_years`) near her wanted age, or -1.
 
-    Men are taken at random from the wanted single year of age; when that year
-    runs out the rest look one year older, and those left when the oldest men
-    are taken look younger, from the oldest down.
+    Brides marry men of their own market (the residence, say). Men are taken
+    at random from the wanted single year of age; when that year runs out the
+    rest look one year older, and those left when the oldest men are taken
+    look younger, from the oldest down.
     """
+    men_key = (men_age_years + _MARKET_SPAN * np.asarray(men_market, np.int64)).astype(np.int16)
+    bride_key = (wanted_age_years + _MARKET_SPAN * np.asarray(bride_market, np.int64)).astype(np.int16)
     shuffled = rng.permutation(len(men_age_years))
-    men = shuffled[np.argsort(men_age_years[shuffled], kind="stable")]
-    ages = men_age_years[men]
-    brides = np.argsort(wanted_age_years, kind="stable")
+    men = shuffled[np.argsort(men_key[shuffled], kind="stable")]
+    keys = men_key[men]
+    brides = np.argsort(bride_key, kind="stable")
+    market = bride_key[brides] // _MARKET_SPAN
     # Brides queue in order of the age they want and men stand in order of age,
     # so the k-th bride takes the first man left at or above her age: the later
-    # of her age's first man and the one after the (k-1)-th bride's.
+    # of her age's first man and the one after the (k-1)-th bride's. Each
+    # market's values are lifted above the last's, so the running maximum
+    # starts afresh in each.
     queue = np.arange(len(brides))
-    taken = queue + np.maximum.accumulate(np.searchsorted(ages, wanted_age_years[brides]) - queue)
-    placed = int(np.searchsorted(taken, len(men)))  # `taken` rises: the first `placed` brides are placed
+    lift = market * np.int64(len(men) + len(brides) + 1)
+    first_man = np.searchsorted(keys, bride_key[brides])
+    taken = queue + np.maximum.accumulate(first_man - queue + lift) - lift
+    placed = taken < np.searchsorted(keys, (market + 1) * _MARKET_SPAN)
     husband = np.full(len(brides), -1, np.int64)
-    husband[brides[:placed]] = men[taken[:placed]]
-    if placed < len(brides):
+    husband[brides[placed]] = men[taken[placed]]
+    if not placed.all():
         left = np.ones(len(men), bool)
-        left[taken[:placed]] = False
-        left = np.flatnonzero(left)
-        left = left[np.argsort(-ages[left], kind="stable")][: len(brides) - placed]  # oldest first
-        husband[brides[placed: placed + len(left)]] = men[left]
+        left[taken[placed]] = False
+        for short in np.unique(market[~placed]):
+            waiting = brides[~placed & (market == short)]
+            free = np.flatnonzero(left & (keys // _MARKET_SPAN == short))
+            free = free[np.argsort(-keys[free], kind="stable")][: len(waiting)]  # oldest first
+            husband[waiting[: len(free)]] = men[free]
     return husband
 
 

@@ -332,16 +332,15 @@ def _link_husbands(scenario: Scenario, rng, columns: dict[str, np.ndarray], exac
     sex, residence, marital = columns["sex"], columns["residence"], columns["marital"]
     spouse = np.full(len(sex), -1, np.int32)
     age = np.floor(exact_age).astype(int)
-    for res in (URBAN, RURAL):
-        wives = np.flatnonzero((sex == FEMALE) & (marital == MARRIED) & (residence == res))
-        men = np.flatnonzero((sex == MALE) & (residence == res) & (exact_age >= m.min_age_men))
-        wanted = wanted_husband_age(scenario, exact_age[wives], rng, census.OPEN_AGE)
-        husbands = match_husbands(wanted, age[men], rng)
-        if (husbands < 0).any():
-            raise UserError(f"population: {(husbands < 0).sum()} married women found no husband of their "
-                            "residence; check the age structure and marriage.husband_age_gap_mean_years")
-        spouse[wives] = men[husbands]
-        spouse[men[husbands]] = wives
+    wives = np.flatnonzero((sex == FEMALE) & (marital == MARRIED))
+    men = np.flatnonzero((sex == MALE) & (exact_age >= m.min_age_men))
+    wanted = wanted_husband_age(scenario, exact_age[wives], rng, census.OPEN_AGE)
+    husbands = match_husbands(wanted, age[men], rng, residence[wives], residence[men])
+    if (husbands < 0).any():
+        raise UserError(f"population: {(husbands < 0).sum()} married women found no husband of their "
+                        "residence; check the age structure and marriage.husband_age_gap_mean_years")
+    spouse[wives] = men[husbands]
+    spouse[men[husbands]] = wives
     married_men = spouse >= 0
     men = (sex == MALE) & ~married_men & (exact_age >= m.min_age_men)
     draw = rng.random(len(sex))

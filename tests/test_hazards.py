@@ -109,27 +109,31 @@ def test_husbands_are_matched_once_each_and_at_the_wanted_age_when_there_is_one(
     assert men_ages[husband[5]] == 60  # nobody at 70 or older: looks younger
 
 
-def queued_husbands(wanted: np.ndarray, men_ages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def queued_husbands(wanted: np.ndarray, men_ages: np.ndarray, rng: np.random.Generator,
+                    bride_market: np.ndarray, men_market: np.ndarray) -> np.ndarray:
     """The marriage market of `rules.match_husbands` as its docstring tells it, one bride at a time."""
     drawn = rng.permutation(len(men_ages))
-    free = {age: [man for man in drawn if men_ages[man] == age] for age in set(men_ages.tolist())}
     husband = np.full(len(wanted), -1, np.int64)
-    queue: list[int] = []
-    for age in range(max([*men_ages, *wanted], default=0) + 1):  # each year's brides join the queue
-        queue += [bride for bride in range(len(wanted)) if wanted[bride] == age]
-        while queue and free.get(age):
-            husband[queue.pop(0)] = free[age].pop(0)
-    for age in sorted(free, reverse=True):  # those left look younger, from the oldest down
-        while queue and free[age]:
-            husband[queue.pop(0)] = free[age].pop(0)
+    for market in set(bride_market.tolist()):
+        free = {age: [man for man in drawn if men_ages[man] == age and men_market[man] == market]
+                for age in set(men_ages.tolist())}
+        queue: list[int] = []
+        for age in range(max([*men_ages, *wanted]) + 1):  # each year's brides join the queue
+            queue += [bride for bride in range(len(wanted)) if wanted[bride] == age and bride_market[bride] == market]
+            while queue and free.get(age):
+                husband[queue.pop(0)] = free[age].pop(0)
+        for age in sorted(free, reverse=True):  # those left look younger, from the oldest down
+            while queue and free[age]:
+                husband[queue.pop(0)] = free[age].pop(0)
     return husband
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(18, 40), max_size=30), st.lists(st.integers(18, 45), max_size=40),
-       st.integers(0, 2**32 - 1))
-def test_matching_is_the_queue_of_brides(wanted_ages, men_ages, seed):
-    """The vectorized matching gives each bride the man the queue gives her, shortages and all."""
-    wanted, men_ages = np.array(wanted_ages, int), np.array(men_ages, int)
-    matched = rules.match_husbands(wanted, men_ages, np.random.default_rng(seed))
-    np.testing.assert_array_equal(matched, queued_husbands(wanted, men_ages, np.random.default_rng(seed)))
+@given(st.lists(st.tuples(st.integers(18, 40), st.integers(0, 2)), max_size=30),
+       st.lists(st.tuples(st.integers(18, 45), st.integers(0, 2)), max_size=40), st.integers(0, 2**32 - 1))
+def test_matching_is_the_queue_of_brides(brides, men, seed):
+    """The vectorized matching gives each bride the man the queue of her market gives her, shortages and all."""
+    (wanted, bride_market), (men_ages, men_market) = (np.array(pairs, int).reshape(-1, 2).T for pairs in (brides, men))
+    matched = rules.match_husbands(wanted, men_ages, np.random.default_rng(seed), bride_market, men_market)
+    queued = queued_husbands(wanted, men_ages, np.random.default_rng(seed), bride_market, men_market)
+    np.testing.assert_array_equal(matched, queued)
