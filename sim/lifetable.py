@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import brentq, fsolve
+from scipy.optimize import fsolve, newton
 
 MAX_AGE = 110
 AGES = np.arange(MAX_AGE + 1)
@@ -42,17 +42,19 @@ def _logit(l: np.ndarray) -> np.ndarray:
 _STANDARD_LOGIT = _logit(standard_survivorship()[1:])
 
 
-def survivorship(alpha: float, beta: float) -> np.ndarray:
-    """l(x) for x = 0..MAX_AGE, l(0) = 1."""
-    tail = 1 / (1 + np.exp(2 * (alpha + beta * _STANDARD_LOGIT)))
-    return np.concatenate([[1.0], tail])
+def survivorship(alpha: float | np.ndarray, beta: float) -> np.ndarray:
+    """l(x) for x = 0..MAX_AGE, l(0) = 1; one row for each of an array of `alpha`."""
+    tail = 1 / (1 + np.exp(2 * (np.asarray(alpha)[..., None] + beta * _STANDARD_LOGIT)))
+    return np.concatenate([np.ones(tail.shape[:-1] + (1,)), tail], axis=-1)
 
 
-def life_expectancy(l: np.ndarray) -> float:
-    person_years = (l[:-1] + l[1:]) / 2
-    person_years[0] = l[1] + _INFANT_SEPARATION * (l[0] - l[1])
+def life_expectancy(l: np.ndarray) -> float | np.ndarray:
+    """e0 of survivorship `l` (of each row, for several). Linear in `l`, so it also turns dl into de0."""
+    person_years = (l[..., :-1] + l[..., 1:]) / 2
+    person_years[..., 0] = l[..., 1] + _INFANT_SEPARATION * (l[..., 0] - l[..., 1])
     # the open interval at MAX_AGE: a year of life for the few who reach it
-    return float(person_years.sum() + l[-1])
+    e0 = person_years.sum(axis=-1) + l[..., -1]
+    return float(e0) if np.ndim(e0) == 0 else e0
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,10 @@ class LifeTable:
         return 1 - (1 - self.qx) ** (1 / 12)
 
 
-def _table(alpha: float, beta: float) -> LifeTable:
-    l = survivorship(alpha, beta)
-    qx = np.append(1 - l[1:] / l[:-1], 1.0)
-    return LifeTable(qx)
+def _tables(alphas: np.ndarray, beta: float) -> list[LifeTable]:
+    l = survivorship(alphas, beta)
+    qx = np.concatenate([1 - l[:, 1:] / l[:, :-1], np.ones((len(l), 1))], axis=1)
+    return [LifeTable(q) for q in qx]
 
 
 @lru_cache(maxsize=64)
@@ -97,10 +99,23 @@ def fit_brass(e0: float, infant_mortality: float) -> tuple[float, float]:
 
 def life_table(e0: float, infant_mortality: float, e0_gain: float = 0.0) -> LifeTable:
     """The table fitted at (e0, q0), then with alpha moved until e0 has risen by `e0_gain` years."""
+    return improved_life_tables(e0, infant_mortality, [e0_gain])[0]
+
+
+def improved_life_tables(e0: float, infant_mortality: float, e0_gains: list[float] | np.ndarray) -> list[LifeTable]:
+    """`life_table` at each of `e0_gains`, solved together: a run's years cost one solve."""
     alpha, beta = fit_brass(e0, infant_mortality)
-    if e0_gain:
-        alpha = brentq(lambda a: life_expectancy(survivorship(a, beta)) - (e0 + e0_gain), alpha - 3, alpha + 3)
-    return _table(alpha, beta)
+    target = e0 + np.asarray(e0_gains, float)
+
+    def gap(alphas: np.ndarray) -> np.ndarray:
+        return life_expectancy(survivorship(alphas, beta)) - target
+
+    def slope(alphas: np.ndarray) -> np.ndarray:
+        l = survivorship(alphas, beta)
+        return life_expectancy(-2 * l * (1 - l))  # dl/dalpha; zero at age 0, where l = 1
+
+    alphas = newton(gap, np.full(len(target), alpha), fprime=slope, tol=1e-12)
+    return _tables(np.atleast_1d(alphas), beta)
 
 
 def infant_mortality_by_sex(both_sexes: float, male_to_female_ratio: float = 1.2) -> tuple[float, float]:

@@ -29,7 +29,7 @@ from sim import rules
 from sim.indicators import Snapshot, YearTally, snapshot
 from sim.population import FEMALE, MALE, MARRIED, NO_SPOUSE, SINGLE, WIDOWED, Population
 from sim.scenario import Regime, Scenario
-from sim.synthesis import Synthesis, life_tables
+from sim.synthesis import Synthesis, life_tables_by_year
 
 OLDEST = 110
 
@@ -62,12 +62,13 @@ class DistrictModel(mesa.Model):
         self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), synthesis.population,
                                self.regime, conception_targets(scenario, synthesis))
         sr = scenario.sex_ratio_at_birth
-        self.sex_ratios = (sr.first, sr.second, sr.third_plus)
+        self.sex_ratios = np.array([sr.first, sr.second, sr.third_plus])  # by birth order 1, 2, 3+
         # a rescaled run (--population-size) has births and migrants in proportion
         self.population_scale = len(synthesis.population) / scenario.population.size
         self.migration_groups = rules.migration_age_groups(scenario)  # [low, high) years of each age group
         self.yearly: list[dict[str, float]] = []
         self.pyramids: list[tuple[int, np.ndarray]] = []  # (year, people by sex and age group) at year ends
+        self._monthly_q_by_year: dict[int, np.ndarray] = {}
 
     @property
     def finished(self) -> bool:
@@ -79,9 +80,16 @@ class DistrictModel(mesa.Model):
         return self.yearly
 
     def monthly_death_probabilities(self, year: int) -> np.ndarray:
-        """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`."""
-        tables = life_tables(self.scenario, year + 0.5)
-        return np.stack([tables[FEMALE].monthly_death_probability(), tables[MALE].monthly_death_probability()])
+        """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`.
+
+        The tables of this and the period's later years are solved together when first asked.
+        """
+        if year not in self._monthly_q_by_year:
+            years = range(year, max(year, self.scenario.period.end.year) + 1)
+            for later, tables in zip(years, life_tables_by_year(self.scenario, [y + 0.5 for y in years])):
+                self._monthly_q_by_year[later] = np.stack([tables[FEMALE].monthly_death_probability(),
+                                                           tables[MALE].monthly_death_probability()])
+        return self._monthly_q_by_year[year]
 
     def close_year(self, tally: YearTally, end: Snapshot) -> None:
         """The year's row of indicators and the pyramid at its end (and, for the first year, at its start)."""

@@ -81,7 +81,11 @@ class Population:
         return np.flatnonzero(self.alive)
 
     def add(self, count: int, **values: np.ndarray | int) -> np.ndarray:
-        """Append `count` people; unnamed columns take their default. Returns the new ids."""
+        """Append `count` people; unnamed columns take their default. Returns the new ids.
+
+        Rows past the last person always hold the defaults (they are made so and
+        never written), so only the named columns are written.
+        """
         start, stop = self._count, self._count + count
         capacity = len(self._data["alive"])
         if stop > capacity:
@@ -90,8 +94,8 @@ class Population:
                 grown = np.full(new_capacity, COLUMNS[name][1], column.dtype)
                 grown[:start] = column[:start]
                 self._data[name] = grown
-        for name, (_, default) in COLUMNS.items():
-            self._data[name][start:stop] = values.get(name, default)
+        for name, value in values.items():
+            self._data[name][start:stop] = value
         self._count = stop
         self._refresh_views()
         return np.arange(start, stop)

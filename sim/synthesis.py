@@ -32,7 +32,7 @@ import numpy as np
 
 from sim import census
 from sim.errors import UserError
-from sim.lifetable import LifeTable, infant_mortality_by_sex, life_table
+from sim.lifetable import LifeTable, improved_life_tables, infant_mortality_by_sex
 from sim.population import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
 from sim.rules import INTERVAL_SHAPE, RESIDENCE_ROWS, male_birth_probability, match_husbands, wanted_husband_age
 from sim.scenario import Scenario
@@ -57,10 +57,17 @@ def base_date(scenario: Scenario) -> dt.date:
 
 def life_tables(scenario: Scenario, year: float) -> dict[int, LifeTable]:
     """Life tables by sex for a (fractional) calendar year."""
+    return life_tables_by_year(scenario, [year])[0]
+
+
+def life_tables_by_year(scenario: Scenario, years: list[float]) -> list[dict[int, LifeTable]]:
+    """`life_tables` of each of `years`, solved together."""
     m = scenario.mortality
-    gain = m.e0_gain_years_per_year * (year - m.reference_year)
+    gains = m.e0_gain_years_per_year * (np.asarray(years) - m.reference_year)
     q0_male, q0_female = infant_mortality_by_sex(m.infant_mortality_permille / 1000)
-    return {MALE: life_table(m.e0_male_years, q0_male, gain), FEMALE: life_table(m.e0_female_years, q0_female, gain)}
+    male = improved_life_tables(m.e0_male_years, q0_male, gains)
+    female = improved_life_tables(m.e0_female_years, q0_female, gains)
+    return [{MALE: men, FEMALE: women} for men, women in zip(male, female)]
 
 
 def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: float = 1.0) -> np.ndarray:

@@ -12,6 +12,9 @@ def test_new_people_take_defaults_and_ids_stay_stable_as_arrays_grow():
         assert list(ids) == list(range(len(pop) - 3, len(pop)))
     assert len(pop) == 62 and list(pop.age_months[first_ids]) == [300, 400]
     assert np.all(pop.spouse == NO_SPOUSE) and pop.age_months[-1] == 19
+    for name, (_, default) in COLUMNS.items():  # through four growths of the arrays
+        if name not in ("sex", "age_months"):
+            assert np.all(getattr(pop, name)[2:] == default), name
 
 
 def test_the_dead_keep_their_row_and_leave_the_active_view():
