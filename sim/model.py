@@ -130,10 +130,10 @@ class ErhaiModel(DistrictModel):
         self._marry(brides)
         widowed = self._deaths(months)
         self._births()
+        first_immigrant = len(self.people)
         self._migration()
-        newcomers = np.arange(first_new, len(self.people))  # newborns and immigrants
-        self._schedule_deaths(newcomers, first_month=self.date.month + months)
-        self._track(np.concatenate([brides, widowed, newcomers]))
+        self._schedule_deaths(np.arange(first_new, len(self.people)), first_month=self.date.month + months)
+        self._track(brides, widowed, np.arange(first_immigrant, len(self.people)))
         self.date = add_months(self.date, months)
         if self.finished or self.date.year != self._tally.year:
             end = self._snapshot()
@@ -171,9 +171,9 @@ class ErhaiModel(DistrictModel):
         Each step looks only at these candidates, and keeps those whose state
         still fits. They are found when a year opens; whoever may join a
         process later in the year is added (`_track`) at the end of the step
-        that changed their state: brides, the widowed, newborns and
-        immigrants. Ages grow by up to a year and a step before the next
-        refresh, so the lower age bounds are lowered by that much.
+        that changed their state: brides, widowers and immigrants (newborns
+        join none this year). Ages grow by up to a year and a step before the
+        next refresh, so the lower age bounds are lowered by that much.
         """
         r = self.rates
         soon = age_months + (12 + self.months_per_step)
@@ -183,13 +183,22 @@ class ErhaiModel(DistrictModel):
                 women & (marital == SINGLE) & (soon >= r.min_marriage_age_months),
                 ~women & (marital != MARRIED) & (soon >= 12 * self.scenario.marriage.min_age_men))
 
-    def _track(self, ids: np.ndarray) -> None:
-        """Add `ids` to the candidates (see `_candidacy`) they fit."""
+    def _track(self, brides: np.ndarray, widowed: np.ndarray, immigrants: np.ndarray) -> None:
+        """Add those whose state changed in the step to the candidates (see `_candidacy`) they fit.
+
+        A bride may be a wife of childbearing age (those past it are passed
+        over by each step, as are the dead); a widower is a husband again, as
+        he was of the men's age to marry; an immigrant may be anyone.
+        """
         pop = self.people
-        wives, singles, bachelors = self._candidacy(pop.sex[ids], pop.marital[ids], pop.age_months[ids])
-        self._wives = merged(self._wives, ids[wives])
-        self._singles = merged(self._singles, ids[singles])
-        self._bachelors = merged(self._bachelors, ids[bachelors])
+        self._wives = merged(self._wives, brides)
+        self._bachelors = merged(self._bachelors, widowed[pop.sex[widowed] == MALE])
+        if len(immigrants):
+            wives, singles, bachelors = self._candidacy(pop.sex[immigrants], pop.marital[immigrants],
+                                                        pop.age_months[immigrants])
+            self._wives = merged(self._wives, immigrants[wives])
+            self._singles = merged(self._singles, immigrants[singles])
+            self._bachelors = merged(self._bachelors, immigrants[bachelors])
 
     def _schedule_deaths(self, ids: np.ndarray, first_month: int) -> None:
         """Draw the month of death, if within this year, of the people `ids` from `first_month` on.
