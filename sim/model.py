@@ -107,6 +107,7 @@ class ErhaiModel(DistrictModel):
         self.people: Population = synthesis.population.copy()
         self.months_per_step = scenario.period.time_step_months
         self._migrants_per_step = rules.expected_migrants(scenario, self.months_per_step, self.population_scale)
+        self._conception_bound = rules.conception_probability_bound(self.rates, self.months_per_step)
         self._deaths_due: dict[int, list[np.ndarray]] = {}
         self._monthly_q = np.zeros((2, OLDEST + 1))
         self._dies_within_year = np.zeros((2, 12 * (OLDEST + 1)))  # by sex and age in months
@@ -237,11 +238,22 @@ class ErhaiModel(DistrictModel):
         self.regime = regime
 
     def _conceptions(self, months: int) -> tuple[np.ndarray, np.ndarray]:
-        """Women who conceive in this step, and their months of pregnancy at its end."""
-        rng = self.streams["conception"]
-        women = may_conceive(self.people, self.rates, self._wives)
-        rate, exposure = conception_chances(self.people, women, self.rates, self.regime, months)
-        conceived = rng.random(len(women)) < rules.conception_probability(rate, exposure)
+        """Women who conceive in this step, and their months of pregnancy at its end.
+
+        A woman conceives if her uniform draw falls below her chance. The draw
+        is compared first with the most that chance can be for her residence
+        and order, so the chance is worked out only for the few it may exceed.
+        """
+        pop, rng = self.people, self.streams["conception"]
+        wives = self._wives
+        draw = rng.random(len(wives))
+        order = np.minimum(pop.parity[wives], rules.ORDERS - 1)
+        near = draw < self._conception_bound.ravel()[pop.residence[wives] * rules.ORDERS + order]
+        wives, draw = wives[near], draw[near]
+        may = _may_conceive(pop, self.rates, wives)
+        women, draw = wives[may], draw[may]
+        rate, exposure = conception_chances(pop, women, self.rates, self.regime, months)
+        conceived = draw < rules.conception_probability(rate, exposure)
         # conception in a uniformly drawn month of those exposed
         months_pregnant = 1 + (rng.random(conceived.sum()) * exposure[conceived]).astype(np.int8)
         return women[conceived], months_pregnant
@@ -384,8 +396,12 @@ def may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.n
 
     The others cannot conceive.
     """
+    return women.compress(_may_conceive(pop, rates, women))
+
+
+def _may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
     wants = rules.wants_next_child(rates, pop.parity[women], pop.intention[women], pop.residence[women])
-    return women.compress(_childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants)
+    return _childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants
 
 
 def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,

@@ -200,6 +200,16 @@ def conception_probability(rate: np.ndarray, exposure: np.ndarray) -> np.ndarray
     return -np.expm1(-rate * exposure)
 
 
+def conception_probability_bound(rates: Rates, months: int) -> np.ndarray:
+    """The most a woman's chance to conceive in a step of `months` can be, by residence and order.
+
+    It takes the highest fecundity, the rules allowing the birth (the factor
+    outside them is below 1), a full catch-up and every month exposed.
+    """
+    most = rates.scale * rates.fecundity_by_age.max() + 1 / rates.catch_up_months
+    return conception_probability(most, months)
+
+
 def calibrated(rates: Rates, relative_rate: np.ndarray, residence: np.ndarray, parity: np.ndarray,
                target_per_month: np.ndarray) -> Rates:
     """`rates` with the scale of each (residence, order) set so expected conceptions in a month hit the target.

@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st
 from sim import rules
 from sim.model import calibrate, conception_chances, conception_targets, women_who_may_conceive
 from sim.population import FEMALE
+from sim.scenario import Regime
 from sim.synthesis import life_tables
 
 
@@ -96,6 +97,22 @@ def test_calibrated_scales_give_the_target_conceptions(base_scenario, base_synth
             cell = expected[(residence == res) & (order == o)].sum()
             assert cell == pytest.approx(target[res, o], rel=1e-9)
     assert target.sum() * 12 == pytest.approx(base_scenario.population.births_per_year)
+
+
+@pytest.mark.parametrize("regime", list(Regime))
+@pytest.mark.parametrize("months", [1, 3])
+def test_no_woman_may_conceive_above_the_bound_of_her_residence_and_order(base_scenario, base_synthesis, rates,
+                                                                         regime, months):
+    """The engine skips working out the chance of women whose draw is above the bound: it must hold for all."""
+    pop = base_synthesis.population.copy()
+    pop.catching_up[:] = True  # the most a woman's rate can be
+    calibrated = calibrate(rates, pop, regime, conception_targets(base_scenario, base_synthesis))
+    women = women_who_may_conceive(pop, calibrated)
+    rate, exposure = conception_chances(pop, women, calibrated, regime, months)
+    chance = rules.conception_probability(rate, exposure)
+    bound = rules.conception_probability_bound(calibrated, months)
+    order = np.minimum(pop.parity[women], rules.ORDERS - 1)
+    assert np.all(chance <= bound[pop.residence[women], order])
 
 
 def test_husbands_are_matched_once_each_and_at_the_wanted_age_when_there_is_one():
