@@ -108,6 +108,7 @@ class ErhaiModel(DistrictModel):
         self.months_per_step = scenario.period.time_step_months
         self._migrants_per_step = rules.expected_migrants(scenario, self.months_per_step, self.population_scale)
         self._conception_bound = rules.conception_probability_bound(self.rates, self.months_per_step)
+        self._marriage_bound = rules.marriage_probability_bound(self.rates, self.months_per_step)
         self._deaths_due: dict[int, list[np.ndarray]] = {}
         self._monthly_q = np.zeros((2, OLDEST + 1))
         self._dies_within_year = np.zeros((2, 12 * (OLDEST + 1)))  # by sex and age in months
@@ -259,12 +260,17 @@ class ErhaiModel(DistrictModel):
         return women[conceived], months_pregnant
 
     def _brides(self, months: int) -> np.ndarray:
+        """Single women who marry in this step (drawn as conceptions are, against the most their chance can be)."""
         pop, rng = self.people, self.streams["marriage"]
         singles = self._singles
-        singles = singles[pop.alive[singles] & (pop.marital[singles] == SINGLE)
-                          & (pop.age_months[singles] >= self.rates.min_marriage_age_months - months)]
-        chance = rules.marriage_probability(self.rates, pop.residence[singles], pop.age_months[singles], months)
-        return singles[rng.random(len(singles)) < chance]
+        draw = rng.random(len(singles))
+        near = draw < self._marriage_bound
+        singles, draw = singles[near], draw[near]
+        single = (pop.alive[singles] & (pop.marital[singles] == SINGLE)
+                  & (pop.age_months[singles] >= self.rates.min_marriage_age_months - months))
+        singles, draw = singles[single], draw[single]
+        return singles[draw < rules.marriage_probability(self.rates, pop.residence[singles], pop.age_months[singles],
+                                                         months)]
 
     def _marry(self, brides: np.ndarray) -> None:
         """Each bride marries an unmarried man of her residence; if none is left, one from outside."""
@@ -322,7 +328,7 @@ class ErhaiModel(DistrictModel):
         pop.catching_up[mothers] = False
         pop.add(len(mothers), age_months=since_birth, sex=np.where(boy, MALE, FEMALE),
                 residence=pop.residence[mothers], only_child=parity == 0,
-                intention=rng.integers(0, 256, len(mothers), dtype=np.uint8))
+                intention=rules.intention_ranks(rng, len(mothers)))
 
     def _migration(self) -> None:
         counts = rules.migrant_counts(self._migrants_per_step, self.streams["migration"])

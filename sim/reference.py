@@ -93,7 +93,7 @@ class Person(mesa.Agent):
         model.tally.add_births(np.array([self.age_years]), np.array([self.parity]), np.array([boy]))
         Person(model, age_months=0, sex=MALE if boy else FEMALE, residence=self.residence, marital=SINGLE,
                parity=0, sons=0, months_since_birth=NO_BIRTH, months_pregnant=0, only_child=self.parity == 0,
-               intention=int(model.streams["births"].integers(0, 256)), catching_up=False)
+               intention=int(rules.intention_ranks(model.streams["births"], 1)[0]), catching_up=False)
         self.parity += 1
         self.sons += int(boy)
         self.months_since_birth, self.months_pregnant, self.catching_up = 0, 0, False

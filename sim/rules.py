@@ -68,8 +68,12 @@ def eligible_for_next_birth(
 def male_birth_probability(parity_before: np.ndarray, sex_ratio_by_order: tuple[float, float, float]) -> np.ndarray:
     """Probability that a birth is a boy, from the sex ratio at birth of its order (1, 2, 3+)."""
     ratios = np.asarray(sex_ratio_by_order, float)
-    order_index = np.minimum(np.asarray(parity_before), 2)
-    return ratios[order_index] / (100 + ratios[order_index])
+    return (ratios / (100 + ratios))[np.minimum(parity_before, 2)]
+
+
+def intention_ranks(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Latent ranks of the wish for children (see `wants_next_child`), uniform on 0..255."""
+    return (rng.random(count) * 256).astype(np.uint8)  # Generator.integers costs three times as much
 
 
 # --- hazards -----------------------------------------------------------------------------
@@ -243,6 +247,12 @@ def marriage_probability(rates: Rates, residence: np.ndarray, age_months: np.nda
     start = table[residence, np.minimum(age_months, last)]
     end = table[residence, np.minimum(age_months + months, last)]
     return -np.expm1(end - start)
+
+
+def marriage_probability_bound(rates: Rates, months: int) -> float:
+    """The most a single woman's chance to marry in a step of `months` can be, at any residence and age."""
+    residences, ages = np.indices(rates.marriage_log_survival.shape)
+    return float(marriage_probability(rates, residences, ages, months).max())
 
 
 def marriage_log_survival(marriage_ages: np.ndarray) -> np.ndarray:

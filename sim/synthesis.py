@@ -34,7 +34,8 @@ from sim import census
 from sim.errors import UserError
 from sim.lifetable import LifeTable, improved_life_tables, infant_mortality_by_sex
 from sim.population import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
-from sim.rules import INTERVAL_SHAPE, RESIDENCE_ROWS, male_birth_probability, match_husbands, wanted_husband_age
+from sim.rules import (INTERVAL_SHAPE, RESIDENCE_ROWS, intention_ranks, male_birth_probability, match_husbands,
+                       wanted_husband_age)
 from sim.scenario import Scenario
 
 BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
@@ -158,7 +159,7 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
         **{k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
     }
     columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
-    columns["intention"] = rng.integers(0, 256, len(sex), dtype=np.uint8)
+    columns["intention"] = intention_ranks(rng, len(sex))
     marriage_ages = np.stack([_youngest_cohort_marriage_ages(scenario, rng, res) for res in (URBAN, RURAL)])
     births = histories.births_in(exact_age[women] - 1, exact_age[women], residence[women])
     return Synthesis(Population(columns), base_date(scenario), births, factor, marriage_ages)

@@ -56,6 +56,15 @@ def test_marriage_probability_over_three_months_compounds_the_monthly_ones(rates
     np.testing.assert_allclose(1 - quarterly, np.prod([1 - p for p in monthly], axis=0))
 
 
+@pytest.mark.parametrize("months", [1, 3])
+def test_no_woman_may_marry_above_the_bound(rates, months):
+    """The engine skips working out the chance of single women whose draw is above the bound."""
+    residence, age_months = np.repeat([0, 1], 2000), np.tile(np.arange(0, 2000), 2)  # to past the table's end
+    chance = rules.marriage_probability(rates, residence, age_months, months)
+    bound = rules.marriage_probability_bound(rates, months)
+    assert chance.max() == bound and 0 < bound < 0.5
+
+
 def test_those_who_want_a_third_child_want_a_second(rates):
     intention = np.arange(256)
     for residence in (0, 1):
