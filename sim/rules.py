@@ -276,15 +276,16 @@ def marriage_log_survival(marriage_ages: np.ndarray) -> np.ndarray:
 # --- mortality ---------------------------------------------------------------------------
 
 def death_probability_by_age_months(monthly_q: np.ndarray) -> np.ndarray:
-    """Chance of dying within the next 12 months by sex and age in months (the birthday falls inside)."""
-    ages = np.arange(monthly_q.shape[1] * 12)
-    last = monthly_q.shape[1] - 1
-    at_this_age = 12 - ages % 12
+    """Chance of dying within the next 12 months by sex and age in months (the birthday falls inside).
+
+    At age y years and m months a person lives 12 - m of the months at age y and m at age y + 1.
+    """
+    past_birthday = np.arange(12)  # m
     with np.errstate(divide="ignore", invalid="ignore"):  # q = 1 at the oldest age: log survival -inf
-        log_now = np.log1p(-monthly_q[:, np.minimum(ages // 12, last)])
-        log_next = np.log1p(-monthly_q[:, np.minimum(ages // 12 + 1, last)])
-        after_birthday = np.where(at_this_age < 12, (12 - at_this_age) * log_next, 0.0)
-    return -np.expm1(at_this_age * log_now + after_birthday)
+        log_now = np.log1p(-monthly_q)[:, :, None]
+        log_next = np.concatenate([log_now[:, 1:], log_now[:, -1:]], axis=1)
+        after_birthday = np.where(past_birthday > 0, past_birthday * log_next, 0.0)
+    return -np.expm1((12 - past_birthday) * log_now + after_birthday).reshape(len(monthly_q), -1)
 
 
 def death_month(monthly_q: np.ndarray, sex: np.ndarray, age_months: np.ndarray, months: int,
