@@ -256,7 +256,7 @@ class ErhaiModel(DistrictModel):
         rate, exposure = conception_chances(pop, women, self.rates, self.regime, months)
         conceived = draw < rules.conception_probability(rate, exposure)
         # conception in a uniformly drawn month of those exposed
-        months_pregnant = 1 + (rng.random(conceived.sum()) * exposure[conceived]).astype(np.int8)
+        months_pregnant = 1 + (rng.random(np.count_nonzero(conceived)) * exposure[conceived]).astype(np.int8)
         return women[conceived], months_pregnant
 
     def _brides(self, months: int) -> np.ndarray:
@@ -348,13 +348,8 @@ class ErhaiModel(DistrictModel):
 
 
 def merged(index: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """`index` (ascending) with `ids` added, ascending.
-
-    Candidates kept in id order are found in the order of a scan of the whole
-    population, so each process draws for the same people in the same order.
-    A stable sort (timsort) merges the sorted index and the few new ids in linear time.
-    """
-    return np.sort(np.concatenate([index, ids]), kind="stable")
+    """`index` with `ids` added at its end (the order is only the order of draws, the same in every run)."""
+    return np.concatenate([index, ids]) if len(ids) else index
 
 
 def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_month: np.ndarray) -> rules.Rates:
