@@ -115,39 +115,48 @@ class YearTally:
 
     def __init__(self, year: int, start: Snapshot):
         self.year, self.start = year, start
-        self.births = np.zeros((len(MOTHER_AGES), 3))  # by mother's age and birth order 1, 2, 3+
-        self.births_male = 0.0
+        self._births: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
         self.deaths = 0.0
         self.net_migrants = 0.0
 
     def add_births(self, mother_age_years: np.ndarray, parity_before: np.ndarray, male: np.ndarray,
                    weight: np.ndarray | None = None) -> None:
-        age = clamp(mother_age_years, MOTHER_AGES[0], MOTHER_AGES[-1]) - MOTHER_AGES[0]
-        cell = age * 3 + np.minimum(parity_before, 2)
-        self.births += np.bincount(cell, weight, minlength=self.births.size).reshape(self.births.shape)
-        male = np.asarray(male, bool)
-        self.births_male += float(np.count_nonzero(male) if weight is None else weight[male].sum())
+        """Births of a step (by default one each), counted when the year closes: once a year, not once a step."""
+        self._births.append((mother_age_years, parity_before, male, weight))
+
+    def _birth_counts(self) -> tuple[np.ndarray, float]:
+        """Births by mother's age (MOTHER_AGES) and birth order 1, 2, 3+, and of boys."""
+        births = np.zeros((len(MOTHER_AGES), 3))
+        if not self._births:
+            return births, 0.0
+        age, parity, male, weight = (np.concatenate(parts) for parts in zip(*[
+            (age, parity, male, np.ones(len(age)) if weight is None else weight)
+            for age, parity, male, weight in self._births]))
+        cell = (clamp(age, MOTHER_AGES[0], MOTHER_AGES[-1]) - MOTHER_AGES[0]) * 3 + np.minimum(parity, 2)
+        births += np.bincount(cell, weight, minlength=births.size).reshape(births.shape)
+        return births, float(weight[np.asarray(male, bool)].sum())
 
     def close(self, end: Snapshot) -> dict[str, float]:
+        by_age_order, births_male = self._birth_counts()
         mid = (self.start.size + end.size) / 2
         women_years = (self.start.women_by_age + end.women_by_age) / 2
-        rates = np.divide(self.births, women_years[:, None], out=np.zeros_like(self.births),
+        rates = np.divide(by_age_order, women_years[:, None], out=np.zeros_like(by_age_order),
                           where=women_years[:, None] > 0)
-        births = self.births.sum()
-        by_order = self.births.sum(axis=0)
+        births = by_age_order.sum()
+        by_order = by_age_order.sum(axis=0)
         shares = end.broad_groups / end.size
         row = {
             "population_end": end.size, "population_mid": mid, "births": births,
             "births_order1": by_order[0], "births_order2": by_order[1], "births_order3plus": by_order[2],
-            "births_male": self.births_male, "births_female": births - self.births_male,
+            "births_male": births_male, "births_female": births - births_male,
             "deaths": self.deaths, "net_migrants": self.net_migrants,
             "birth_rate_permille": 1000 * births / mid, "death_rate_permille": 1000 * self.deaths / mid,
             "natural_growth_permille": 1000 * (births - self.deaths) / mid,
             "tfr": rates.sum(), "tfr_order1": rates[:, 0].sum(), "tfr_order2": rates[:, 1].sum(),
             "tfr_order3plus": rates[:, 2].sum(),
-            "srb": 100 * self.births_male / (births - self.births_male) if births > self.births_male else np.nan,
+            "srb": 100 * births_male / (births - births_male) if births > births_male else np.nan,
             "share_0_14": shares[0], "share_15_64": shares[1], "share_65plus": shares[2],
             "married_women_15_49": end.married_women_15_49,
-            "mean_age_mother": (self.births.sum(axis=1) @ (MOTHER_AGES + 0.5)) / births if births else np.nan,
+            "mean_age_mother": (by_age_order.sum(axis=1) @ (MOTHER_AGES + 0.5)) / births if births else np.nan,
         }
         return {"year": self.year, **{name: float(row[name]) for name in INDICATORS}}

@@ -6,6 +6,7 @@ so the rules are written once.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -362,7 +363,7 @@ def wanted_husband_age(scenario: Scenario, bride_age_years: np.ndarray, rng: np.
     m = scenario.marriage
     wanted = bride_age_years + rng.normal(m.husband_age_gap_mean_years, m.husband_age_gap_sd_years,
                                           len(bride_age_years))
-    return clamp(np.floor(wanted), np.ceil(m.min_age_men), oldest).astype(int)
+    return clamp(np.floor(wanted), math.ceil(m.min_age_men), oldest).astype(int)
 
 
 def expected_migrants(scenario: Scenario, months: int, population_scale: float) -> np.ndarray:
