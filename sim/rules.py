@@ -328,8 +328,7 @@ def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng:
     rest look one year older, and those left when the oldest men are taken
     look younger, from the oldest down.
     """
-    men_key = (men_age_years + _MARKET_SPAN * np.asarray(men_market, np.int64)).astype(np.int16)
-    bride_key = (wanted_age_years + _MARKET_SPAN * np.asarray(bride_market, np.int64)).astype(np.int16)
+    men_key, bride_key = _market_key(men_age_years, men_market), _market_key(wanted_age_years, bride_market)
     shuffled = rng.permutation(len(men_age_years))
     men = shuffled[np.argsort(men_key[shuffled], kind="stable")]
     keys = men_key[men]
@@ -358,6 +357,10 @@ def match_husbands(wanted_age_years: np.ndarray, men_age_years: np.ndarray, rng:
     return husband
 
 
+def _market_key(age_years: np.ndarray, market: np.ndarray | int) -> np.ndarray:
+    return np.add(age_years, np.multiply(market, _MARKET_SPAN, dtype=np.int16), dtype=np.int16)
+
+
 def wanted_husband_age(scenario: Scenario, bride_age_years: np.ndarray, rng: np.random.Generator,
                        oldest: int) -> np.ndarray:
     m = scenario.marriage
@@ -381,11 +384,11 @@ def expected_migrants(scenario: Scenario, months: int, population_scale: float) 
 def migrant_counts(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Whole net migrants from `expected_migrants`: the total rounded at random (so the mean is kept) and
     shared out multinomially; the sign is the direction."""
-    total = expected.sum()
-    count = int(np.floor(abs(total)) + (rng.random() < abs(total) % 1))
+    total = float(expected.sum())
+    count = math.floor(abs(total)) + (rng.random() < abs(total) % 1)
     if count == 0:
         return np.zeros(expected.shape, int)
-    return int(np.sign(total)) * rng.multinomial(count, (expected / total).ravel()).reshape(expected.shape)
+    return (1 if total > 0 else -1) * rng.multinomial(count, (expected / total).ravel()).reshape(expected.shape)
 
 
 def migration_age_groups(scenario: Scenario) -> list[tuple[int, int]]:
