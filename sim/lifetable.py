@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import fsolve, newton
 
 MAX_AGE = 110
@@ -42,9 +43,9 @@ def _logit(l: np.ndarray) -> np.ndarray:
 _STANDARD_LOGIT = _logit(standard_survivorship()[1:])
 
 
-def survivorship(alpha: float | np.ndarray, beta: float) -> np.ndarray:
-    """l(x) for x = 0..MAX_AGE, l(0) = 1; one row for each of an array of `alpha`."""
-    tail = 1 / (1 + np.exp(2 * (np.asarray(alpha)[..., None] + beta * _STANDARD_LOGIT)))
+def survivorship(alpha: float | np.ndarray, beta: float | np.ndarray) -> np.ndarray:
+    """l(x) for x = 0..MAX_AGE, l(0) = 1; one row for each of arrays of `alpha` and `beta`."""
+    tail = 1 / (1 + np.exp(2 * (np.asarray(alpha)[..., None] + np.asarray(beta)[..., None] * _STANDARD_LOGIT)))
     return np.concatenate([np.ones(tail.shape[:-1] + (1,)), tail], axis=-1)
 
 
@@ -76,7 +77,7 @@ class LifeTable:
         return 1 - (1 - self.qx) ** (1 / 12)
 
 
-def _tables(alphas: np.ndarray, beta: float) -> list[LifeTable]:
+def _tables(alphas: np.ndarray, beta: np.ndarray) -> list[LifeTable]:
     l = survivorship(alphas, beta)
     qx = np.concatenate([1 - l[:, 1:] / l[:, :-1], np.ones((len(l), 1))], axis=1)
     return [LifeTable(q) for q in qx]
@@ -102,10 +103,14 @@ def life_table(e0: float, infant_mortality: float, e0_gain: float = 0.0) -> Life
     return improved_life_tables(e0, infant_mortality, [e0_gain])[0]
 
 
-def improved_life_tables(e0: float, infant_mortality: float, e0_gains: list[float] | np.ndarray) -> list[LifeTable]:
-    """`life_table` at each of `e0_gains`, solved together: a run's years cost one solve."""
-    alpha, beta = fit_brass(e0, infant_mortality)
-    target = e0 + np.asarray(e0_gains, float)
+def improved_life_tables(e0: ArrayLike, infant_mortality: ArrayLike, e0_gains: ArrayLike) -> list[LifeTable]:
+    """`life_table` of each (e0, q0, gain), the three broadcast together and solved together.
+
+    A run's years and sexes cost one solve.
+    """
+    e0, infant_mortality, gains = (a.ravel() for a in np.broadcast_arrays(e0, infant_mortality, e0_gains))
+    alpha, beta = np.array([fit_brass(float(e), float(q)) for e, q in zip(e0, infant_mortality)]).reshape(-1, 2).T
+    target = e0 + gains
 
     def gap(alphas: np.ndarray) -> np.ndarray:
         return life_expectancy(survivorship(alphas, beta)) - target
@@ -114,8 +119,7 @@ def improved_life_tables(e0: float, infant_mortality: float, e0_gains: list[floa
         l = survivorship(alphas, beta)
         return life_expectancy(-2 * l * (1 - l))  # dl/dalpha; zero at age 0, where l = 1
 
-    alphas = newton(gap, np.full(len(target), alpha), fprime=slope, tol=1e-12)
-    return _tables(np.atleast_1d(alphas), beta)
+    return _tables(np.atleast_1d(newton(gap, alpha, fprime=slope, tol=1e-12)), beta)
 
 
 def infant_mortality_by_sex(both_sexes: float, male_to_female_ratio: float = 1.2) -> tuple[float, float]:

@@ -66,9 +66,8 @@ def life_tables_by_year(scenario: Scenario, years: list[float]) -> list[dict[int
     m = scenario.mortality
     gains = m.e0_gain_years_per_year * (np.asarray(years) - m.reference_year)
     q0_male, q0_female = infant_mortality_by_sex(m.infant_mortality_permille / 1000)
-    male = improved_life_tables(m.e0_male_years, q0_male, gains)
-    female = improved_life_tables(m.e0_female_years, q0_female, gains)
-    return [{MALE: men, FEMALE: women} for men, women in zip(male, female)]
+    tables = improved_life_tables([[m.e0_male_years], [m.e0_female_years]], [[q0_male], [q0_female]], gains)
+    return [{MALE: men, FEMALE: women} for men, women in zip(tables[: len(gains)], tables[len(gains):])]
 
 
 def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: float = 1.0) -> np.ndarray:
