@@ -27,7 +27,7 @@ import numpy as np
 
 from sim import rules
 from sim.indicators import Snapshot, YearTally, snapshot
-from sim.population import FEMALE, MALE, MARRIED, NO_SPOUSE, SINGLE, WIDOWED, Population
+from sim.population import FEMALE, MALE, MARRIED, NO_SPOUSE, RURAL, SINGLE, WIDOWED, Population
 from sim.scenario import Regime, Scenario
 from sim.synthesis import Synthesis, life_tables_by_year
 
@@ -219,10 +219,12 @@ class ErhaiModel(DistrictModel):
         width = table.shape[1]  # a flat lookup is twice as fast as table[sex, age]
         may = np.flatnonzero(draw < table.ravel()[sex * np.int16(width) + np.minimum(age, width - 1)])
         if len(may):
-            ids = ids[may]
             month = rules.death_month(self._monthly_q, sex[may], age[may], months, 1 - draw[may])
-            for offset in np.unique(month[month > 0]):
-                self._deaths_due.setdefault(first_month + offset - 1, []).append(ids[month == offset])
+            by_month = np.argsort(month, kind="stable")  # in each month, in the order of `ids`
+            ids, ends = ids[may][by_month], np.searchsorted(month[by_month], np.arange(months + 1), side="right")
+            for offset in range(months):
+                if ends[offset] < ends[offset + 1]:
+                    self._deaths_due.setdefault(first_month + offset, []).append(ids[ends[offset]: ends[offset + 1]])
 
     # --- processes -------------------------------------------------------------------------
 
@@ -231,7 +233,7 @@ class ErhaiModel(DistrictModel):
             return
         pop = self.people
         wives = childbearing_wives(pop, self.rates, self._wives)
-        attributes = couple_attributes(pop, wives, self.rates)
+        attributes = couple_attributes(pop, wives, self.rates, regime, self.regime)
         newly = rules.eligible_for_next_birth(regime, **attributes) & ~rules.eligible_for_next_birth(
             self.regime, **attributes)
         newly &= rules.wants_next_child(self.rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])
@@ -408,7 +410,7 @@ def _may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.
 def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,
                        months: int) -> tuple[np.ndarray, np.ndarray]:
     """Monthly conception rate and months exposed in a step of `months`, for `women_who_may_conceive`."""
-    couple = couple_attributes(pop, women, rates)
+    couple = couple_attributes(pop, women, rates, regime)
     parity = couple["parity"]
     exposure = rules.exposure_months(rates, parity=parity,
                                      months_since_birth_end=couple["months_since_birth"] + months, months=months)
@@ -418,16 +420,20 @@ def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, r
     return rate, exposure
 
 
-def couple_attributes(pop: Population, wives: np.ndarray, rates: rules.Rates) -> dict[str, np.ndarray]:
-    """The keyword arguments of `rules.eligible_for_next_birth` for the women `wives`."""
-    spouse = pop.spouse[wives]
-    return dict(
-        married=pop.marital[wives] == MARRIED, parity=pop.parity[wives], sons=pop.sons[wives],
-        rural=pop.residence[wives] == 1, wife_only_child=pop.only_child[wives],
-        husband_only_child=(spouse >= 0) & pop.only_child[np.maximum(spouse, 0)],
-        months_since_birth=pop.months_since_birth[wives],
-        rural_daughter_min_interval_months=rates.rural_daughter_min_interval_months,
-    )
+def couple_attributes(pop: Population, wives: np.ndarray, rates: rules.Rates, *regimes: Regime) -> dict:
+    """The keyword arguments of `rules.eligible_for_next_birth` under `regimes` for the married women `wives`.
+
+    Parity and months since the last birth always (exposure needs them too);
+    the rest only if the rules of a regime look at them.
+    """
+    attributes = dict(married=True, parity=pop.parity[wives], months_since_birth=pop.months_since_birth[wives],
+                      rural_daughter_min_interval_months=rates.rural_daughter_min_interval_months)
+    if any(rules.looks_at_couple(regime) for regime in regimes):
+        spouse = pop.spouse[wives]
+        attributes.update(sons=pop.sons[wives], rural=pop.residence[wives] == RURAL,
+                          wife_only_child=pop.only_child[wives],
+                          husband_only_child=(spouse >= 0) & pop.only_child[np.maximum(spouse, 0)])
+    return attributes
 
 
 def remove(pop: Population, ids: np.ndarray, partner_status: int) -> int:

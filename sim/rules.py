@@ -26,16 +26,21 @@ INTERVAL_SHAPE = 2.0
 _LIMIT = {Regime.universal_two_child: 2, Regime.three_child: 3, Regime.none: None}
 
 
+def looks_at_couple(regime: Regime) -> bool:
+    """Whether the rules of `regime` look past a couple's marriage and parity (see `eligible_for_next_birth`)."""
+    return regime not in _LIMIT
+
+
 def eligible_for_next_birth(
     regime: Regime,
     *,
     married: np.ndarray,
     parity: np.ndarray,
-    sons: np.ndarray,
-    rural: np.ndarray,
-    wife_only_child: np.ndarray,
-    husband_only_child: np.ndarray,
-    months_since_birth: np.ndarray,
+    sons: np.ndarray | None = None,
+    rural: np.ndarray | None = None,
+    wife_only_child: np.ndarray | None = None,
+    husband_only_child: np.ndarray | None = None,
+    months_since_birth: np.ndarray | None = None,
     rural_daughter_min_interval_months: int,
 ) -> np.ndarray:
     """Whether the rules of `regime` allow each woman's next birth.
@@ -45,12 +50,18 @@ def eligible_for_next_birth(
     children, or if the couple is rural, their only child is a daughter and
     the interval since her birth has passed. The selective two-child rules
     add couples with either spouse an only child; the exceptions stay.
+    Rules that only limit the number of children need no more than marriage
+    and parity (`looks_at_couple`).
     """
     married = np.asarray(married, bool)
     parity = np.asarray(parity)
     if regime in _LIMIT:
         limit = _LIMIT[regime]
         return married if limit is None else married & (parity < limit)
+    details = (sons, rural, wife_only_child, husband_only_child, months_since_birth)
+    if any(detail is None for detail in details):
+        raise ValueError(f"the {regime.value} rules need each couple's sons, residence, only-child statuses "
+                         "and months since the last birth")
     both = np.asarray(wife_only_child, bool) & np.asarray(husband_only_child, bool)
     either = np.asarray(wife_only_child, bool) | np.asarray(husband_only_child, bool)
     rural_daughter = (

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from sim.rules import eligible_for_next_birth, male_birth_probability
+from sim.rules import eligible_for_next_birth, looks_at_couple, male_birth_probability
 from sim.scenario import Regime
 
 INTERVAL = 48
@@ -56,6 +56,20 @@ def test_eligibility_table(regime):
     result = eligible_for_next_birth(regime, **_columns(COUPLES.values()), rural_daughter_min_interval_months=INTERVAL)
     expected = [regime in ALLOWED[name] for name in COUPLES]
     assert dict(zip(COUPLES, result.tolist())) == dict(zip(COUPLES, expected))
+
+
+@pytest.mark.parametrize("regime", list(Regime))
+def test_rules_that_look_past_parity_say_so_and_need_the_couple(regime):
+    """Engines gather a couple's details only for rules that `looks_at_couple`; the others do without them."""
+    columns = _columns(COUPLES.values())
+    bare = {name: columns[name] for name in ("married", "parity")}
+    if looks_at_couple(regime):
+        with pytest.raises(ValueError, match="need each couple"):
+            eligible_for_next_birth(regime, **bare, rural_daughter_min_interval_months=INTERVAL)
+    else:
+        np.testing.assert_array_equal(
+            eligible_for_next_birth(regime, **bare, rural_daughter_min_interval_months=INTERVAL),
+            eligible_for_next_birth(regime, **columns, rural_daughter_min_interval_months=INTERVAL))
 
 
 couple = st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 5), st.booleans(), st.booleans(),
