@@ -66,6 +66,8 @@ class DistrictModel(mesa.Model):
         # a rescaled run (--population-size) has births and migrants in proportion
         self.population_scale = len(synthesis.population) / scenario.population.size
         self.migration_groups = rules.migration_age_groups(scenario)  # [low, high) years of each age group
+        self.months_per_step = scenario.period.time_step_months
+        self.tally: YearTally | None = None  # events of the year under way
         self.yearly: list[dict[str, float]] = []
         self.pyramids: list[tuple[int, np.ndarray]] = []  # (year, people by sex and age group) at year ends
         self._monthly_q_by_year: dict[int, np.ndarray] = {}
@@ -79,6 +81,35 @@ class DistrictModel(mesa.Model):
             self.step()
         return self.yearly
 
+    def step(self) -> None:
+        """One time step of the engine's processes; a year is tallied from its first step to its last."""
+        if self.tally is None:
+            self._open_year(self._snapshot())
+        self._apply_policy(self.scenario.policy.regime_on(self.date))
+        self._advance(self.months_per_step)
+        self.date = add_months(self.date, self.months_per_step)
+        if self.finished or self.date.year != self.tally.year:
+            end = self._snapshot()
+            self._close_year(end)
+            if not self.finished:
+                self._open_year(end)  # the same moment: one snapshot serves both
+
+    # The engine's own parts of a step: the people counted, the year's set-up,
+    # a change of policy regime and the step's processes.
+
+    def _snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+    def _open_year(self, start: Snapshot) -> None:
+        """The year's tally, and (in engines) whatever else a year needs, such as its death rates."""
+        self.tally = YearTally(self.date.year, start)
+
+    def _apply_policy(self, regime: Regime) -> None:
+        raise NotImplementedError
+
+    def _advance(self, months: int) -> None:
+        raise NotImplementedError
+
     def monthly_death_probabilities(self, year: int) -> np.ndarray:
         """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`.
 
@@ -91,8 +122,9 @@ class DistrictModel(mesa.Model):
                                                            tables[MALE].monthly_death_probability()])
         return self._monthly_q_by_year[year]
 
-    def close_year(self, tally: YearTally, end: Snapshot) -> None:
+    def _close_year(self, end: Snapshot) -> None:
         """The year's row of indicators and the pyramid at its end (and, for the first year, at its start)."""
+        tally, self.tally = self.tally, None
         if not self.pyramids:
             self.pyramids.append((tally.year - 1, tally.start.pyramid))
         self.yearly.append(tally.close(end))
@@ -105,7 +137,6 @@ class ErhaiModel(DistrictModel):
     def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
         super().__init__(scenario, synthesis, random_streams)
         self.people: Population = synthesis.population.copy()
-        self.months_per_step = scenario.period.time_step_months
         self._migrants_per_step = rules.expected_migrants(scenario, self.months_per_step, self.population_scale)
         self._conception_bound = rules.conception_probability_bound(self.rates, self.months_per_step)
         self._marriage_bound = rules.marriage_probability_bound(self.rates, self.months_per_step)
@@ -116,14 +147,9 @@ class ErhaiModel(DistrictModel):
         # (see `_candidacy`), not at the whole population.
         self._pregnant = np.flatnonzero(self.people.months_pregnant > 0)
         self._wives = self._singles = self._bachelors = np.empty(0, np.int64)
-        self._tally: YearTally | None = None
 
-    def step(self) -> None:
-        months = self.months_per_step
-        if self._tally is None:
-            self._open_year(self._snapshot())
+    def _advance(self, months: int) -> None:
         first_new = len(self.people)
-        self._apply_policy(self.scenario.policy.regime_on(self.date))
         conceived, months_pregnant = self._conceptions(months)
         brides = self._brides(months)
         self._advance_clock(months)
@@ -136,13 +162,6 @@ class ErhaiModel(DistrictModel):
         self._migration()
         self._schedule_deaths(np.arange(first_new, len(self.people)), first_month=self.date.month + months)
         self._track(brides, widowed, np.arange(first_immigrant, len(self.people)))
-        self.date = add_months(self.date, months)
-        if self.finished or self.date.year != self._tally.year:
-            end = self._snapshot()
-            self.close_year(self._tally, end)
-            self._tally = None
-            if not self.finished:
-                self._open_year(end)  # the same moment: one snapshot serves both
 
     # --- years -----------------------------------------------------------------------------
 
@@ -152,9 +171,8 @@ class ErhaiModel(DistrictModel):
         return snapshot(pop.age_months[alive] // 12, pop.sex[alive], pop.marital[alive])
 
     def _open_year(self, start: Snapshot) -> None:
-        year = self.date.year
-        self._tally = YearTally(year, start)
-        self._monthly_q = self.monthly_death_probabilities(year)
+        super()._open_year(start)
+        self._monthly_q = self.monthly_death_probabilities(self.date.year)
         self._dies_within_year = rules.death_probability_by_age_months(self._monthly_q)
         self._deaths_due = {}
         pop = self.people
@@ -310,7 +328,7 @@ class ErhaiModel(DistrictModel):
         dying = np.concatenate(due)
         dying = dying[self.people.alive[dying]]
         partners = self.people.spouse[dying]
-        self._tally.deaths += remove(self.people, dying, WIDOWED)
+        self.tally.deaths += remove(self.people, dying, WIDOWED)
         return partners[partners >= 0]
 
     def _births(self) -> None:
@@ -322,7 +340,7 @@ class ErhaiModel(DistrictModel):
         parity = pop.parity[mothers]
         boy = rng.random(len(mothers)) < rules.male_birth_probability(parity, self.sex_ratios)
         since_birth = pop.months_pregnant[mothers] - self.rates.gestation_months - 1
-        self._tally.add_births((pop.age_months[mothers] - since_birth) // 12, parity, boy)
+        self.tally.add_births((pop.age_months[mothers] - since_birth) // 12, parity, boy)
         pop.parity[mothers] += 1
         pop.sons[mothers] += boy
         pop.months_since_birth[mothers] = since_birth
@@ -342,11 +360,11 @@ class ErhaiModel(DistrictModel):
         pop = self.people
         people = pick_people(pop, self.streams["migration"], sex, low, high, abs(count), distinct=count < 0)
         if count < 0:
-            self._tally.net_migrants -= remove(pop, people, MARRIED)
+            self.tally.net_migrants -= remove(pop, people, MARRIED)
             return
         copied = {name: column[people] for name, column in pop.columns()
                   if name not in ("spouse", "months_pregnant", "catching_up")}
-        self._tally.net_migrants += len(pop.add(len(people), **copied))
+        self.tally.net_migrants += len(pop.add(len(people), **copied))
 
 
 def merged(index: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -30,8 +30,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from sim import rules
-from sim.indicators import Snapshot, YearTally, snapshot
-from sim.model import OLDEST, DistrictModel, add_months
+from sim.indicators import Snapshot, snapshot
+from sim.model import OLDEST, DistrictModel
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE, WIDOWED, Population
 from sim.scenario import Regime, Scenario
 from sim.synthesis import Synthesis
@@ -158,20 +158,14 @@ class Projection(DistrictModel):
     def __init__(self, scenario: Scenario, synthesis: Synthesis):
         # mesa wants a generator; the projection draws nothing from it
         super().__init__(scenario, synthesis, {"agents": np.random.default_rng(0)})
-        self.months_per_step = scenario.period.time_step_months
         self.codec = StateCodec(self.rates, self.months_per_step)
         self.intention_classes = intention_classes(self.rates)
         self.husbands = Husbands()
         self.rows = self.codec.merge(base_rows(synthesis.population, self.intention_classes, self.codec,
                                                self.husbands))
-        self._tally: YearTally | None = None
         self._monthly_q = np.zeros((2, OLDEST + 1))
 
-    def step(self) -> None:
-        months = self.months_per_step
-        if self._tally is None:
-            self._open_year()
-        self._apply_policy(self.scenario.policy.regime_on(self.date))
+    def _advance(self, months: int) -> None:
         rows, conceived = self._conceptions(self.rows, months)
         rows, brides = self._brides(rows, months)
         rows, conceived, brides = (advance_clock(part, months, self.codec)
@@ -182,10 +176,6 @@ class Projection(DistrictModel):
         rows = self._births(rows)
         rows = self._migration(rows, months)
         self.rows = self.codec.merge(rows)
-        self.date = add_months(self.date, months)
-        if self.finished or self.date.year != self._tally.year:
-            self.close_year(self._tally, self._snapshot())
-            self._tally = None
 
     def _snapshot(self) -> Snapshot:
         rows = self.rows
@@ -195,8 +185,8 @@ class Projection(DistrictModel):
                         np.concatenate([rows["marital"], np.full(len(age), MARRIED)]),
                         np.concatenate([rows["weight"], weight]))
 
-    def _open_year(self) -> None:
-        self._tally = YearTally(self.date.year, self._snapshot())
+    def _open_year(self, start: Snapshot) -> None:
+        super()._open_year(start)
         self._monthly_q = self.monthly_death_probabilities(self.date.year)
 
     # --- fertility ---------------------------------------------------------------------------
@@ -254,7 +244,7 @@ class Projection(DistrictModel):
         since_birth = mothers["months_pregnant"] - self.rates.gestation_months - 1
         weight = mothers["weight"]
         mother_age = (mothers["age_months"] - since_birth) // 12
-        self._tally.add_births(np.tile(mother_age, 2), np.tile(parity, 2), np.repeat([True, False], len(weight)),
+        self.tally.add_births(np.tile(mother_age, 2), np.tile(parity, 2), np.repeat([True, False], len(weight)),
                                np.concatenate([weight * boy, weight * (1 - boy)]))
         after = dict(parity=np.minimum(parity + 1, 3), months_since_birth=since_birth, months_pregnant=0,
                      catching_up=False)
@@ -345,7 +335,7 @@ class Projection(DistrictModel):
         widowed = self.husbands.share(couples * husband_dies)[rows["residence"], rows["age_months"]]
         lost = np.where(rows["husband"], widowed, 0.0)
         weight = rows["weight"]
-        self._tally.deaths += float(weight @ (own + lost))
+        self.tally.deaths += float(weight @ (own + lost))
         survivors = changed(rows, weight=weight * (1 - own) * (1 - lost))
         widows = changed(rows, marital=WIDOWED, **_NO_HUSBAND, weight=weight * (1 - own) * lost)
         widowers = self.husbands.as_men(rows, weight * own * (1 - lost), couples * (1 - husband_dies), WIDOWED)
@@ -372,7 +362,7 @@ class Projection(DistrictModel):
         if present <= 0:
             return rows
         share = min(abs(count) / present, 1.0)
-        self._tally.net_migrants += share * present * np.sign(count)
+        self.tally.net_migrants += share * present * np.sign(count)
         if count > 0:
             arrivals = changed(take(rows, person), **_NO_HUSBAND,
                                months_pregnant=0, catching_up=False, weight=weight[person] * share)

@@ -11,8 +11,8 @@ import mesa
 import numpy as np
 
 from sim import rules
-from sim.indicators import Snapshot, YearTally, snapshot
-from sim.model import OLDEST, DistrictModel, add_months
+from sim.indicators import Snapshot, snapshot
+from sim.model import OLDEST, DistrictModel
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
 from sim.scenario import Regime, Scenario
 from sim.synthesis import Synthesis
@@ -106,7 +106,6 @@ class ReferenceModel(DistrictModel):
         if scenario.period.time_step_months != 1:
             raise ValueError("the reference engine steps monthly; set period.time_step_months: 1")
         super().__init__(scenario, synthesis, random_streams)
-        self.tally: YearTally | None = None
         self.monthly_q: list[list[float]] = []
         self._add_people(synthesis)
 
@@ -120,10 +119,7 @@ class ReferenceModel(DistrictModel):
             if pop.spouse[i] >= 0:
                 person.spouse = people[pop.spouse[i]]
 
-    def step(self) -> None:
-        if self.tally is None:
-            self._open_year()
-        self._apply_policy(self.scenario.policy.regime_on(self.date))
+    def _advance(self, months: int) -> None:
         self.agents.shuffle_do("plan")
         self._marry([p for p in self.agents if p.marries])
         self.agents.do("advance")
@@ -134,18 +130,14 @@ class ReferenceModel(DistrictModel):
         for mother in [p for p in self.agents if p.months_pregnant > self.rates.gestation_months]:
             mother.give_birth()
         self._migrate()
-        self.date = add_months(self.date, 1)
-        if self.finished or self.date.year != self.tally.year:
-            self.close_year(self.tally, self._snapshot())
-            self.tally = None
 
     def _snapshot(self) -> Snapshot:
         people = list(self.agents)
         return snapshot(np.array([p.age_years for p in people], int), np.array([p.sex for p in people]),
                         np.array([p.marital for p in people]))
 
-    def _open_year(self) -> None:
-        self.tally = YearTally(self.date.year, self._snapshot())
+    def _open_year(self, start: Snapshot) -> None:
+        super()._open_year(start)
         self.monthly_q = self.monthly_death_probabilities(self.date.year).tolist()
 
     def _apply_policy(self, regime: Regime) -> None:
