@@ -326,7 +326,7 @@ def death_month(monthly_q: np.ndarray, sex: np.ndarray, age_months: np.ndarray, 
 # --- marriage market and migration -------------------------------------------------------
 
 # Ages in years stay below this: (market, age) pairs share one sort key, of
-# 16 bits so that numpy's stable sort of it is a radix sort.
+# 16 bits so that numpy's stable sort of it is a radix sort (markets 0..30).
 _MARKET_SPAN = 1 << 10
 
 
