@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     settings.add_argument("--engine", choices=ENGINES, help="fast (columnar, the default) or reference "
                                                             "(one Mesa agent per person; slow)")
     settings.add_argument("--population-size", type=_positive_int, metavar="N",
-                          help="rescale the base population to N people")
+                          help="rescale the base population to N people at the scenario's central size "
+                               "(in proportion to each replicate's drawn size)")
     settings.add_argument("--central-inputs", action="store_true",
                           help="every uncertain input at its mean instead of drawn per replicate")
     _execution_options(run)
@@ -112,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--replicates", type=_positive_int, metavar="N", help="per variant (default: the file's)")
     compare.add_argument("--seed", type=_seed, help="ensemble seed (default: the file's)")
     compare.add_argument("--population-size", type=_positive_int, metavar="N",
-                         help="rescale the base population to N people")
+                         help="rescale the base population to N people at the scenario's central size "
+                              "(in proportion to each replicate's drawn size)")
     _execution_options(compare)
     compare.set_defaults(command=_compare)
     return parser

@@ -82,7 +82,7 @@ def saved_settings(directory: RunDirectory) -> EnsembleSettings:
 
 
 def run_caps(scenario: Scenario, settings: EnsembleSettings) -> Caps:
-    """The caps a run is judged by; quick runs on a rescaled population use the cap rescaled by the central size."""
+    """The caps a run is judged by; a quick run's population cap is rescaled as its districts are (`run_replicate`)."""
     scale = settings.population_size / central(scenario.population.size) if settings.population_size else 1.0
     return Caps.from_targets(scenario.targets, scale)
 

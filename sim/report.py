@@ -217,7 +217,8 @@ def caveats(run: Run) -> list[str]:
     lines = []
     if settings.get("population_size"):
         full, limit = run.scenario.targets.population.limit, run.summary["caps"]["population"]["limit"]
-        lines.append(f"Quick run: the base population was rescaled to {settings['population_size']:,} people, so the "
+        lines.append(f"Quick run: the base population was rescaled to {settings['population_size']:,} people at the "
+                     "scenario's central size (in proportion to each replicate's drawn size), so the "
                      f"population cap is rescaled alike, from {full:,} to {limit:,}. "
                      "Use a full-size run for decisions.")
     if settings.get("central_inputs"):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.indicators import PYRAMID_GROUPS
+from sim.distributions import central
 from sim.inputs import realize
 from sim.scenario import Scenario
 from sim.streams import replicate_seed, stream_seed, streams
@@ -41,12 +42,16 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     Replicates share their drawn inputs in groups of `replicates_per_draw`
     (a nested design): the inputs come from the stream of the group's first
     replicate, the rest (population, events) from the replicate's own.
+    `population_size` rescales the base population to that many people at the
+    scenario's central size, so every replicate simulates the same fraction of
+    the district it drew (and a cap rescaled by that fraction is exact).
     """
     random_streams = streams(replicate_seed(seed, replicate))
     draw = replicate // replicates_per_draw
     inputs = stream_seed(replicate_seed(seed, draw * replicates_per_draw), "inputs")
     realized, drawn = realize(scenario, None if central_inputs else inputs)
-    synthesis = synthesize(realized, random_streams["synthesis"], population_size)
+    size = population_size and population_size * realized.population.size / central(scenario.population.size)
+    synthesis = synthesize(realized, random_streams["synthesis"], size)
     model = engine_class(engine)(realized, synthesis, random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
