@@ -181,8 +181,9 @@ class ErhaiModel(DistrictModel):
         wives, self._singles, self._bachelors = (np.flatnonzero(pop.alive & may) for may in
                                                  self._candidacy(pop.sex, pop.marital, pop.age_months))
         # most wives want no more children: leaving them out for the year halves the index
+        # (compress: with a mask of mixed values, much faster than indexing with it)
         self._wives = wives.compress(may_want_more(self.rates, pop.parity[wives], pop.intention[wives],
-                                                   pop.residence[wives]))  # a mixed mask: see `_marry`
+                                                   pop.residence[wives]))
 
     def _candidacy(self, sex: np.ndarray, marital: np.ndarray,
                    age_months: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
