@@ -23,6 +23,8 @@ from sim.run import ENGINES
 from sim.summary import headline_sentences
 
 EXIT_USER_ERROR = 2
+QUICK_RUN_HELP = ("rescale the base population to N people at the scenario's central size "
+                  "(in proportion to each replicate's drawn size)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,9 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     settings.add_argument("--seed", type=_seed, help="ensemble seed (default: the scenario's)")
     settings.add_argument("--engine", choices=ENGINES, help="fast (columnar, the default) or reference "
                                                             "(one Mesa agent per person; slow)")
-    settings.add_argument("--population-size", type=_positive_int, metavar="N",
-                          help="rescale the base population to N people at the scenario's central size "
-                               "(in proportion to each replicate's drawn size)")
+    settings.add_argument("--population-size", type=_positive_int, metavar="N", help=QUICK_RUN_HELP)
     settings.add_argument("--central-inputs", action="store_true",
                           help="every uncertain input at its mean instead of drawn per replicate")
     _execution_options(run)
@@ -112,9 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the results")
     compare.add_argument("--replicates", type=_positive_int, metavar="N", help="per variant (default: the file's)")
     compare.add_argument("--seed", type=_seed, help="ensemble seed (default: the file's)")
-    compare.add_argument("--population-size", type=_positive_int, metavar="N",
-                         help="rescale the base population to N people at the scenario's central size "
-                              "(in proportion to each replicate's drawn size)")
+    compare.add_argument("--population-size", type=_positive_int, metavar="N", help=QUICK_RUN_HELP)
     _execution_options(compare)
     compare.set_defaults(command=_compare)
     return parser

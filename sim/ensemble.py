@@ -19,11 +19,10 @@ from joblib import Parallel, delayed, parallel_config
 from joblib.externals.loky import get_reusable_executor
 from tqdm import tqdm
 
-from sim.distributions import central
 from sim.errors import UserError
 from sim.loading import content_hash
 from sim.provenance import provenance
-from sim.run import Replicate, run_replicate
+from sim.run import Replicate, population_fraction, run_replicate
 from sim.rundir import RunDirectory
 from sim.scenario import Scenario
 from sim.summary import Caps, summarize, widest_half_width
@@ -44,10 +43,6 @@ class EnsembleSettings:
     engine: str = "fast"
     population_size: int | None = None
     central_inputs: bool = False
-
-    @property
-    def nested(self) -> bool:
-        return self.replicates_per_draw > 1
 
     @property
     def most_replicates(self) -> int:
@@ -83,19 +78,17 @@ def saved_settings(directory: RunDirectory) -> EnsembleSettings:
 
 def run_caps(scenario: Scenario, settings: EnsembleSettings) -> Caps:
     """The caps a run is judged by; a quick run's population cap is rescaled as its districts are (`run_replicate`)."""
-    scale = settings.population_size / central(scenario.population.size) if settings.population_size else 1.0
-    return Caps.from_targets(scenario.targets, scale)
+    return Caps.from_targets(scenario.targets, population_fraction(scenario, settings.population_size) or 1.0)
 
 
 def run_ensemble(directory: RunDirectory, execution: Execution) -> dict:
     """Run (or continue) the ensemble described in `directory` to the end; returns its summary."""
     scenario, settings = directory.scenario(), saved_settings(directory)
     caps = run_caps(scenario, settings)
-    nested = settings.replicates_per_draw if settings.nested else None
     count = settings.replicates
     while True:
         _complete_replicates(directory, scenario, settings, count, execution)
-        summary = summarize(directory.yearly(count), caps, nested)
+        summary = summarize(directory.yearly(count), caps, settings.replicates_per_draw)
         if _enough(summary, count, settings):
             break
         count = min(count + settings.replicates, settings.most_replicates)

@@ -126,14 +126,14 @@ class YearTally:
 
     def _birth_counts(self) -> tuple[np.ndarray, float]:
         """Births by mother's age (MOTHER_AGES) and birth order 1, 2, 3+, and of boys."""
-        births = np.zeros((len(MOTHER_AGES), 3))
+        shape = (len(MOTHER_AGES), 3)
         if not self._births:
-            return births, 0.0
+            return np.zeros(shape), 0.0
         age, parity, male, weight = (np.concatenate(parts) for parts in zip(*[
             (age, parity, male, np.ones(len(age)) if weight is None else weight)
             for age, parity, male, weight in self._births]))
         cell = (clamp(age, MOTHER_AGES[0], MOTHER_AGES[-1]) - MOTHER_AGES[0]) * 3 + np.minimum(parity, 2)
-        births += np.bincount(cell, weight, minlength=births.size).reshape(births.shape)
+        births = np.bincount(cell, weight, minlength=shape[0] * shape[1]).reshape(shape)
         return births, float(weight[np.asarray(male, bool)].sum())
 
     def close(self, end: Snapshot) -> dict[str, float]:

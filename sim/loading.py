@@ -79,8 +79,7 @@ def content_hash(scenario: Scenario) -> str:
 
 def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
     path = path.resolve()
-    node, data = _read_yaml(path)
-    own = Source(data, _lines(node, path), [path])
+    own = read_yaml_source(path)
     resolve_file_keys(own.data, path.parent)
     base_name = own.data.pop("extends", None)
     if base_name is None:

@@ -251,7 +251,7 @@ class ErhaiModel(DistrictModel):
         if regime is self.regime:
             return
         pop = self.people
-        wives = childbearing_wives(pop, self.rates, self._wives)
+        wives = self._wives[childbearing_wife(pop, self.rates, self._wives)]
         attributes = couple_attributes(pop, wives, self.rates, regime, self.regime)
         newly = rules.eligible_for_next_birth(regime, **attributes) & ~rules.eligible_for_next_birth(
             self.regime, **attributes)
@@ -272,7 +272,7 @@ class ErhaiModel(DistrictModel):
         order = np.minimum(pop.parity[wives], rules.ORDERS - 1)
         near = draw < self._conception_bound.ravel()[pop.residence[wives] * rules.ORDERS + order]
         wives, draw = wives[near], draw[near]
-        may = _may_conceive(pop, self.rates, wives)
+        may = may_conceive(pop, self.rates, wives)
         women, draw = wives[may], draw[may]
         rate, exposure = conception_chances(pop, women, self.rates, self.regime, months)
         conceived = draw < rules.conception_probability(rate, exposure)
@@ -383,23 +383,16 @@ def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_mo
     return rules.calibrated(rates, rate * exposure, pop.residence[women], pop.parity[women], target_per_month)
 
 
-def married_women_of_childbearing_age(pop: Population, rates: rules.Rates) -> np.ndarray:
-    return childbearing_wives(pop, rates, np.flatnonzero(pop.sex == FEMALE))
-
-
-def childbearing_wives(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
-    """Those of `women` who are alive, married and of childbearing age."""
-    return women[_childbearing_wife(pop, rates, women)]
-
-
-def _childbearing_wife(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
+def childbearing_wife(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
+    """Whether each of `women` is alive, married and of childbearing age."""
     low, high = rates.fecund_ages
     age = pop.age_months[women]
     return pop.alive[women] & (pop.marital[women] == MARRIED) & (age >= 12 * low) & (age < 12 * high)
 
 
 def women_who_may_conceive(pop: Population, rates: rules.Rates) -> np.ndarray:
-    return may_conceive(pop, rates, np.flatnonzero(pop.sex == FEMALE))
+    women = np.flatnonzero(pop.sex == FEMALE)
+    return women[may_conceive(pop, rates, women)]
 
 
 def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray, residence: np.ndarray) -> np.ndarray:
@@ -414,16 +407,12 @@ def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray,
 
 
 def may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
-    """Those of `women` who are married, of childbearing age, not pregnant and want another child.
+    """Whether each of `women` is married, of childbearing age, not pregnant and wants another child.
 
     The others cannot conceive.
     """
-    return women.compress(_may_conceive(pop, rates, women))
-
-
-def _may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
     wants = rules.wants_next_child(rates, pop.parity[women], pop.intention[women], pop.residence[women])
-    return _childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants
+    return childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants
 
 
 def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,

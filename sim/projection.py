@@ -137,13 +137,14 @@ class Husbands:
     def as_men(self, rows: Rows, weight: np.ndarray, cells: np.ndarray, marital: int) -> Rows:
         """The husbands of the wives `rows` (`weight` of each) as men of their own, aged as in `cells`."""
         wed = rows["husband"] & (weight > 0)
+        total = cells.sum(axis=2, keepdims=True)
+        gap_shares = np.divide(cells, total, out=np.zeros_like(cells), where=total > 0)
         parts = []
         for only_child in (True, False):
             mine = wed & (rows["husband_only_child"] == only_child)
             wives = np.zeros((2, _AGES))
             np.add.at(wives, (rows["residence"][mine], rows["age_months"][mine]), weight[mine])
-            total = cells.sum(axis=2, keepdims=True)
-            men = wives[:, :, None] * np.divide(cells, total, out=np.zeros_like(cells), where=total > 0)
+            men = wives[:, :, None] * gap_shares
             residence, wife_age, gap = np.nonzero(men)
             n = len(residence)
             parts.append({**blank(rows, n), "sex": np.full(n, MALE), "age_months": self.age_months[wife_age, gap],

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.indicators import PYRAMID_GROUPS
 from sim.distributions import central
+from sim.indicators import PYRAMID_GROUPS
 from sim.inputs import realize
 from sim.scenario import Scenario
 from sim.streams import replicate_seed, stream_seed, streams
@@ -50,12 +50,18 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     draw = replicate // replicates_per_draw
     inputs = stream_seed(replicate_seed(seed, draw * replicates_per_draw), "inputs")
     realized, drawn = realize(scenario, None if central_inputs else inputs)
-    size = population_size and population_size * realized.population.size / central(scenario.population.size)
+    fraction = population_fraction(scenario, population_size)
+    size = None if fraction is None else fraction * realized.population.size
     synthesis = synthesize(realized, random_streams["synthesis"], size)
     model = engine_class(engine)(realized, synthesis, random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
     return Replicate(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids))
+
+
+def population_fraction(scenario: Scenario, population_size: int | None) -> float | None:
+    """Simulated people per person of the district in a quick run (`population_size` at the central size)."""
+    return population_size and population_size / central(scenario.population.size)
 
 
 def pyramid_table(replicate: int, pyramids: list[tuple[int, np.ndarray]]) -> pd.DataFrame:

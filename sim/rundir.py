@@ -76,17 +76,21 @@ class RunDirectory:
     def save(self, replicate: Replicate) -> None:
         part = {"replicate": replicate.number, "yearly": replicate.yearly.to_dict(orient="list"),
                 "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list")}
-        write_atomically(self.parts / f"r{replicate.number:06d}.json", json.dumps(part))
+        write_atomically(self._part_path(replicate.number), json.dumps(part))
+
+    def _part_path(self, number: int) -> Path:
+        return self.parts / f"r{number:06d}.json"
 
     def _part_tables(self, number: int) -> dict[str, pd.DataFrame]:
-        part = json.loads((self.parts / f"r{number:06d}.json").read_text())
+        part = json.loads(self._part_path(number).read_text())
         return {"replicates": pd.DataFrame(part["yearly"]), "inputs": pd.DataFrame([{"replicate": number,
                                                                                     **part["inputs"]}]),
                 "pyramids": pd.DataFrame(part["pyramids"])}
 
     def yearly(self, count: int) -> pd.DataFrame:
         """The yearly indicators of replicates 0..count-1, in replicate order."""
-        return pd.concat([self._part_tables(number)["replicates"] for number in range(count)], ignore_index=True)
+        return pd.concat([pd.DataFrame(json.loads(self._part_path(number).read_text())["yearly"])
+                          for number in range(count)], ignore_index=True)
 
     def finish(self, count: int, summary: dict) -> None:
         """Write the final tables, then mark the run complete (last, so a crash before leaves it running).

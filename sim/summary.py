@@ -169,5 +169,4 @@ def headline_sentences(summary: dict) -> tuple[str, str]:
 
 def widest_half_width(summary: dict) -> float:
     """Largest half-width of the 95% intervals of the exceedance probabilities (for stopping at a precision)."""
-    exceedances = [value for cap in summary["caps"].values() for value in cap.values() if isinstance(value, dict)]
-    return max((high - low) / 2 for low, high in (value["ci95"] for value in exceedances))
+    return max((high - low) / 2 for low, high in (summary["caps"][cap][key]["ci95"] for cap, key in EXCEEDANCES))
