@@ -131,6 +131,9 @@ def test_compare_writes_the_table_and_the_description(sweep):
     for name in ("p_population_final", "p_growth_mean"):
         assert table.loc[0, f"diff_{name}"] == 0
         assert (table[f"{name}_low"] <= table[name]).all() and (table[name] <= table[f"{name}_high"]).all()
+        difference = table.loc[1, f"diff_{name}"]  # against the first variant, replicate by replicate
+        assert difference == pytest.approx(table.loc[1, name] - table.loc[0, name])
+        assert table.loc[1, f"diff_{name}_low"] <= difference <= table.loc[1, f"diff_{name}_high"]
     description = json.loads((sweep / "experiment.json").read_text())
     assert description["kind"] == "sweep" and description["sweep"]["inputs"] == ["behaviour.second_child_intention"]
     assert description["sweep"]["labels"] == ["second child intention"]

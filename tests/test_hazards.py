@@ -22,16 +22,20 @@ def monthly_q(base_scenario):
 
 
 @settings(max_examples=200, deadline=None)
-@given(age=st.integers(0, 110 * 12 + 11), sex=st.integers(0, 1), u=st.floats(1e-12, 1.0))
-def test_death_month_is_where_monthly_survival_falls_below_the_draw(monthly_q, age, sex, u):
-    """Drawing the month once a year is the same as testing every month with the age of that month."""
+@given(age=st.integers(0, 110 * 12 + 11), sex=st.integers(0, 1), u=st.floats(1e-12, 1.0),
+       months=st.integers(1, 12))
+def test_death_month_is_where_monthly_survival_falls_below_the_draw(monthly_q, age, sex, u, months):
+    """Drawing the month once for the months ahead (the rest of a year: 1 to 12) is the same as testing every
+    month with the age of that month; a death after them is none."""
     q_each_month = monthly_q[sex, np.minimum((age + np.arange(12)) // 12, monthly_q.shape[1] - 1)]
     survival = np.cumprod(1 - q_each_month)
-    expected = int(np.argmax(survival < u)) + 1 if (survival < u).any() else 0
-    got = rules.death_month(monthly_q, np.array([sex]), np.array([age]), 12, np.array([u]))[0]
+    first_below = int(np.argmax(survival < u)) + 1 if (survival < u).any() else 0
+    expected = first_below if first_below <= months else 0
+    got = rules.death_month(monthly_q, np.array([sex]), np.array([age]), months, np.array([u]))[0]
     # exactly at a boundary the two may round differently
     if expected != got:
-        assert np.isclose(survival[max(expected, got) - 1], u, rtol=1e-9)
+        boundary = min(month for month in (first_below, got) if month > 0)
+        assert np.isclose(survival[boundary - 1], u, rtol=1e-9)
 
 
 def test_death_in_a_year_matches_the_monthly_probabilities(monthly_q):

@@ -56,17 +56,23 @@ def test_yearly_rows_carry_the_indicator_contract(universal, small_base):
     assert list(frame["year"]) == universal.period.years
     assert set(INDICATORS) <= set(frame.columns)
     assert frame[list(INDICATORS)].notna().all().all()
-    first = frame.iloc[0]
-    assert first.births == first.births_order1 + first.births_order2 + first.births_order3plus
-    assert first.births == first.births_male + first.births_female
-    assert first.natural_growth_permille == pytest.approx(first.birth_rate_permille - first.death_rate_permille)
 
 
-def test_population_balances_births_deaths_and_migrants(universal, small_base):
+def test_births_tallied_are_the_people_born(universal, small_base):
+    """With no migration (the central inputs), everyone added to the population is a newborn."""
+    assert universal.migration.net_migrants_per_year == 0
+    model = ErhaiModel(universal, small_base, streams(replicate_seed(2016, 0)))
+    frame = pd.DataFrame(model.run())
+    newborns = np.arange(len(small_base.population), len(model.people))
+    assert frame.births.sum() == len(newborns)
+    assert frame.births_male.sum() == (model.people.sex[newborns] != FEMALE).sum()
+    assert frame.births_order1.sum() == model.people.only_child[newborns].sum()  # a first birth's child is an only child
+
+
+def test_population_balances_births_deaths_and_migrants_every_year(universal, small_base):
     frame = run(universal, small_base, 1)
-    start = len(small_base.population)
-    change = frame.births.sum() - frame.deaths.sum() + frame.net_migrants.sum()
-    assert frame.population_end.iloc[-1] == start + change
+    before = np.concatenate([[len(small_base.population)], frame.population_end.to_numpy()[:-1]])
+    np.testing.assert_array_equal(frame.population_end, before + frame.births - frame.deaths + frame.net_migrants)
 
 
 def test_same_seed_same_results_and_replicates_differ(universal, small_base):
@@ -110,10 +116,12 @@ def test_sex_ratio_at_birth_follows_the_birth_order(universal, monkeypatch):
         original(self, age, parity, male, weight)
 
     monkeypatch.setattr(YearTally, "add_births", recording)
-    run(universal, synthesize(universal, np.random.default_rng(3), 200_000), 0)
+    # ratios far apart, so a model that mixed up the orders would fail
+    apart = with_changes(universal, sex_ratio_at_birth={"first": 100.0, "second": 150.0, "third_plus": 200.0})
+    run(apart, synthesize(apart, np.random.default_rng(3), 200_000), 0)
     parity = np.concatenate([p for p, _ in births])
     male = np.concatenate([m for _, m in births])
-    srb = universal.sex_ratio_at_birth
+    srb = apart.sex_ratio_at_birth
     for order, ratio in enumerate((srb.first, srb.second, srb.third_plus)):
         boys = male[np.minimum(parity, 2) == order]
         p = ratio / (100 + ratio)
