@@ -202,16 +202,32 @@ def _population(args) -> None:
     births = synthesis.births_last_year.sum(axis=0)
     summary["births_last_12_months"] = {"total": int(births.sum()), "order1": int(births[0]),
                                         "order2": int(births[1]), "order3plus": int(births[2])}
-    summary["childbearing_age_factor"] = round(synthesis.childbearing_age_factor, 4)
+    summary["age_factors"] = {f"{low}-{low + 4}": round(float(synthesis.age_factors[low: low + 5].mean()), 3)
+                              for low in range(15, 65, 5)}
     summary["base_date"] = synthesis.base_date.isoformat()
+    summary["base_year_rates_permille"] = _base_year_rates(scenario, synthesis)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         _print_population(summary)
 
 
+def _base_year_rates(scenario, synthesis) -> dict[str, float]:
+    """Crude rates of the year before the base date: the scenario's births a year (the level every engine is
+    calibrated to) and the deaths the life tables of that year give at the base population's ages."""
+    from sim.indicators import expected_deaths_in_a_year
+    from sim.synthesis import life_tables
+
+    pop, p = synthesis.population, scenario.population
+    tables = life_tables(scenario, synthesis.base_date.year + 0.5)
+    deaths = expected_deaths_in_a_year(pop, {sex: table.qx for sex, table in tables.items()})
+    births = p.births_per_year * len(pop) / p.size
+    return {name: round(1000 * value / len(pop), 2)
+            for name, value in (("birth_rate", births), ("death_rate", deaths), ("natural_growth", births - deaths))}
+
+
 def _print_population(s: dict) -> None:
-    births = s["births_last_12_months"]
+    births, rates = s["births_last_12_months"], s["base_year_rates_permille"]
     lines = [
         f"Base population on {s['base_date']}",
         f"  size                     {s['size']:>10,}",
@@ -224,10 +240,13 @@ def _print_population(s: dict) -> None:
         f"  pregnant women           {s['pregnant_women']:>10,}",
         f"  births, last 12 months   {births['total']:>10,}  (order 1: {births['order1'] / births['total']:.1%}, "
         f"2: {births['order2'] / births['total']:.1%}, 3+: {births['order3plus'] / births['total']:.1%})",
+        f"  base year per mille      births {rates['birth_rate']:.2f}, deaths {rates['death_rate']:.2f}, "
+        f"natural growth {rates['natural_growth']:.2f}  (the scenario's births a year; deaths at these ages "
+        "by the life table)",
         f"  couples 15-49, both only children  {s['couples_15_49']['both_only_children']:.1%}; "
         f"either {s['couples_15_49']['either_only_child']:.1%}",
-        f"  people aged 15-49 against the census shape: x{s['childbearing_age_factor']:.3f} "
-        "(calibrated to the married women; ages 50-64 take up the rest)",
+        "  people against the census shape (calibrated to the married women 15-49, keeping the 15-64 share):",
+        "    " + ", ".join(f"{band} x{factor:.2f}" for band, factor in s["age_factors"].items()),
         "",
         "Women 15-49 by parity",
         f"  {'age':<8}" + "".join(f"{p:>9}" for p in ("0", "1", "2", "3+")),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.lifetable import MAX_AGE
 from sim.population import FEMALE, MALE, MARRIED, URBAN, Population
 from sim.rules import clamp
 
@@ -52,6 +53,13 @@ def couples_by_only_child(pop: Population) -> dict[str, float]:
     wife, husband = pop.only_child[wives], pop.only_child[pop.spouse[wives]]
     n = max(len(wives), 1)
     return {"both_only_children": float((wife & husband).sum() / n), "either_only_child": float((wife | husband).sum() / n)}
+
+
+def expected_deaths_in_a_year(pop: Population, annual_q_by_sex: dict[int, np.ndarray]) -> float:
+    """Deaths expected within a year among the living, from each one's chance of dying at their age and sex."""
+    alive = pop.alive
+    age, sex = np.minimum(age_years(pop)[alive], MAX_AGE), pop.sex[alive]
+    return float(sum(annual_q_by_sex[s][age[sex == s]].sum() for s in (FEMALE, MALE)))
 
 
 def population_summary(pop: Population) -> dict:

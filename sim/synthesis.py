@@ -15,9 +15,11 @@
 The provincial shape has more people of childbearing age than the plan's
 counts allow: at these marriage ages it gives about 184,000 married women
 15-49, not 165,000 (the plan's area leaves out the development zones, where
-young adults go). So ages 15-49 are scaled by one factor, solved to meet the
-married-women target, and ages 50-64 take up the difference so that the
-15-64 share is kept.
+young adults go). So ages 15-64 are reweighted by the least distorting
+factors that meet the married-women target and keep the 15-64 share (see
+`age_factors`): the ages where most people are married women lose the most,
+and the ages with none (15-19, 50-64) take up the difference together,
+rather than one band taking it all.
 
 The scenario passed in must be realized (see `sim.inputs.realize`): every
 uncertain input a number.
@@ -29,6 +31,8 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+
+from scipy.optimize import brentq
 
 from sim import census
 from sim.errors import UserError
@@ -48,7 +52,7 @@ class Synthesis:
     population: Population
     base_date: dt.date
     births_last_year: np.ndarray  # births in the 12 months before the base date, by residence and order 1, 2, 3+
-    childbearing_age_factor: float  # calibrated scale of ages 15-49 against the census shape
+    age_factors: np.ndarray  # people at each single year of age against the census shape (`age_factors`)
     marriage_ages: np.ndarray  # (residence, women) ages at first marriage of the youngest cohorts; nan: never
 
 
@@ -70,12 +74,13 @@ def life_tables_by_year(scenario: Scenario, years: list[float]) -> list[dict[int
     return [{MALE: men, FEMALE: women} for men, women in zip(tables[: len(gains)], tables[len(gains):])]
 
 
-def age_sex_counts(scenario: Scenario, size: float, childbearing_age_factor: float = 1.0) -> np.ndarray:
-    """People by sex (rows FEMALE, MALE) and single year of age 0..100+ at the base date.
+def age_sex_counts(scenario: Scenario, size: float, factors: np.ndarray | None = None) -> np.ndarray:
+    """Whole people by sex (rows FEMALE, MALE) and single year of age 0..100+ at the base date.
 
-    `childbearing_age_factor` scales ages 15-49; ages 50-64 make up the difference.
+    `factors` (by single year of age, see `age_factors`) reweight the census shape.
     """
-    return _scale_childbearing_ages(_census_shaped_counts(scenario, size), childbearing_age_factor, size)
+    shaped = _census_shaped_counts(scenario, size)
+    return _round_preserving_total(shaped * (1.0 if factors is None else factors), round(size))
 
 
 def _census_shaped_counts(scenario: Scenario, size: float) -> np.ndarray:
@@ -98,17 +103,33 @@ def _census_shaped_counts(scenario: Scenario, size: float) -> np.ndarray:
     return _calibrate_broad_groups(counts, size, p.calibration)
 
 
-def _scale_childbearing_ages(shaped: np.ndarray, factor: float, size: float) -> np.ndarray:
-    """Whole people, with ages 15-49 scaled by `factor` and ages 50-64 keeping the 15-64 total."""
-    counts = shaped.copy()
-    childbearing, older = counts[:, 15:50].sum(), counts[:, 50:65].sum()
-    older_factor = 1 + (1 - factor) * childbearing / older
-    if older_factor <= 0:
-        raise UserError(f"population: no age structure has {factor:.2f} times the census "
-                        "shape's people aged 15-49 within the plan's 15-64 share")
-    counts[:, 15:50] *= factor
-    counts[:, 50:65] *= older_factor
-    return _round_preserving_total(counts, round(size))
+def age_factors(shaped: np.ndarray, married_share: np.ndarray, target: float) -> np.ndarray:
+    """Factors by single year of age that bring the married women 15-49 to `target` and keep each broad group.
+
+    Of all reweightings of ages 15-64 that keep their total and give `target`
+    married women, the one closest to the census shape (least relative
+    entropy, as raking to these two margins gives) scales age a by
+    exp(l1 + l2 c(a)), where c(a) is the share of married women among the
+    people of that age (`married_share`: of women, ages 15-49).
+    """
+    working = slice(15, 65)
+    people = shaped[:, working].sum(axis=0)
+    content = np.zeros(len(people))
+    content[:35] = shaped[FEMALE, 15:50] * married_share / people[:35]
+
+    def factors(tilt: float) -> np.ndarray:
+        weights = np.exp(tilt * (content - content.max()))  # shifted: no overflow at any tilt
+        return weights * people.sum() / (people @ weights)
+
+    def married(tilt: float) -> float:
+        return float(people @ (content * factors(tilt))) - target
+
+    if not married(-60.0) < 0 < married(60.0):
+        raise UserError(f"population: no age structure within the plan's 15-64 share has {target:,.0f} "
+                        "married women aged 15-49")
+    result = np.ones(shaped.shape[1])
+    result[working] = factors(brentq(married, -60.0, 60.0, xtol=1e-12))
+    return result
 
 
 def _male_share_at_birth(scenario: Scenario) -> float:
@@ -139,8 +160,9 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     p = scenario.population
     size = p.size if size is None else size
     shaped = _census_shaped_counts(scenario, size)
-    factor = _childbearing_age_factor(scenario, rng, shaped, p.calibration.married_women_15_49 * size / p.size)
-    counts = _scale_childbearing_ages(shaped, factor, size)
+    factors = age_factors(shaped, _married_share_by_age(scenario, rng),
+                          p.calibration.married_women_15_49 * size / p.size)
+    counts = _round_preserving_total(shaped * factors, round(size))
     sex = np.repeat(np.array([FEMALE, MALE], np.int8), counts.sum(axis=1))
     age_years = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
     age_months = age_years * 12 + rng.integers(0, 12, len(age_years))
@@ -161,7 +183,7 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     columns["intention"] = intention_ranks(rng, len(sex))
     marriage_ages = np.stack([_youngest_cohort_marriage_ages(scenario, rng, res) for res in (URBAN, RURAL)])
     births = histories.births_in(exact_age[women] - 1, exact_age[women], residence[women])
-    return Synthesis(Population(columns), base_date(scenario), births, factor, marriage_ages)
+    return Synthesis(Population(columns), base_date(scenario), births, factors, marriage_ages)
 
 
 def _youngest_cohort_marriage_ages(scenario: Scenario, rng, residence: int) -> np.ndarray:
@@ -176,19 +198,18 @@ def _draw_residence(scenario: Scenario, rng, n: int) -> np.ndarray:
     return np.where(rng.random(n) < scenario.population.urban_share, URBAN, RURAL).astype(np.int8)
 
 
-def _childbearing_age_factor(scenario: Scenario, rng, shaped: np.ndarray, target: float) -> float:
-    """The scale of ages 15-49 that gives `target` currently married women 15-49.
+def _married_share_by_age(scenario: Scenario, rng) -> np.ndarray:
+    """Share of women currently married at each single year of age 15-49.
 
-    The married share at each age comes from the same birth-history and
-    marriage rules applied to a calibration sample of women of every age.
+    From the same birth-history and marriage rules applied to a calibration
+    sample of women of every age.
     """
     ages = np.repeat(np.arange(15, 50), _CALIBRATION_WOMEN_PER_AGE)
     exact = ages + rng.random(len(ages))
     residence = _draw_residence(scenario, rng, len(ages))
     histories = _birth_histories(scenario, rng, exact, base_date(scenario).year - ages, residence)
     married = _marital_status(scenario, rng, histories, exact) == MARRIED
-    married_share = married.reshape(-1, _CALIBRATION_WOMEN_PER_AGE).mean(axis=1)
-    return float(target / (shaped[FEMALE, 15:50] @ married_share))
+    return married.reshape(-1, _CALIBRATION_WOMEN_PER_AGE).mean(axis=1)
 
 
 def _scatter(name: str, values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:

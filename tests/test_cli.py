@@ -19,10 +19,21 @@ def test_population_json_has_the_contract_keys(capsys):
     assert abs(summary["share_0_14"] + summary["share_15_64"] + summary["share_65plus"] - 1) < 1e-9
 
 
+def test_population_reports_the_base_years_crude_rates(capsys):
+    assert main(["population", str(BASE), "--json", "--population-size", "20000"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    rates = summary["base_year_rates_permille"]
+    # births: the scenario's 10,300 a year on its central 880,600 people; deaths: by the national life table
+    assert rates["birth_rate"] == round(1000 * 10_300 / 880_600, 2)
+    assert 6 < rates["death_rate"] < 9
+    assert rates["natural_growth"] == round(rates["birth_rate"] - rates["death_rate"], 2)
+
+
 def test_population_table_names_each_figure(capsys):
     assert main(["population", str(BASE), "--population-size", "20000"]) == 0
     out = capsys.readouterr().out
-    for label in ("size", "aged 65+", "married women 15-49", "sex ratio", "urban hukou", "Women 15-49 by parity"):
+    for label in ("size", "aged 65+", "married women 15-49", "sex ratio", "urban hukou", "Women 15-49 by parity",
+                  "base year per mille"):
         assert label in out
 
 

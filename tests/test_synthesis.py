@@ -5,7 +5,7 @@ import pytest
 from sim import census
 from sim.indicators import age_structure, married_women_15_49, population_summary
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE
-from sim.synthesis import age_sex_counts, synthesize
+from sim.synthesis import age_factors, age_sex_counts, synthesize
 
 
 def test_reproduces_the_plans_age_shares_within_0_2_points(base_synthesis, base_scenario):
@@ -68,11 +68,44 @@ def test_every_married_woman_has_a_husband_of_her_residence(base_synthesis, base
     assert ((pop.sex == MALE) & (pop.marital == MARRIED)).sum() == len(wives)
 
 
-def test_counts_are_exact_and_keep_the_broad_groups(base_scenario):
-    counts = age_sex_counts(base_scenario, 881_800, childbearing_age_factor=0.9)
+def test_counts_are_exact_and_keep_the_broad_groups(base_scenario, base_synthesis):
+    counts = age_sex_counts(base_scenario, 881_800, base_synthesis.age_factors)
     assert counts.sum() == 881_800 and counts.dtype.kind == "i"
     assert counts[:, 65:].sum() / 881_800 == pytest.approx(0.118, abs=1e-5)
     assert counts[:, 15:65].sum() / 881_800 == pytest.approx(0.7289, abs=1e-5)
+
+
+def test_age_reweighting_meets_both_margins_with_the_least_distortion():
+    """Among reweightings of ages 15-64 that keep their total and meet the married women, the one chosen is the
+    closest to the census shape (least relative entropy): log factors affine in each age's married content."""
+    rng = np.random.default_rng(5)
+    shaped = rng.uniform(4000, 6000, (2, 101))
+    married_share = np.clip(np.linspace(-0.3, 1.2, 35), 0, 0.98)
+    people = shaped[:, 15:65].sum(axis=0)
+    content = np.concatenate([shaped[FEMALE, 15:50] * married_share / people[:35], np.zeros(15)])
+    target = 0.9 * people @ content
+    factors = age_factors(shaped, married_share, target)
+    x = factors[15:65]
+    assert np.all(factors[:15] == 1) and np.all(factors[65:] == 1)
+    assert people @ x == pytest.approx(people.sum(), rel=1e-12)
+    assert people @ (content * x) == pytest.approx(target, rel=1e-9)
+    slope, intercept = np.polyfit(content, np.log(x), 1)
+    np.testing.assert_allclose(np.log(x), intercept + slope * content, atol=1e-9)
+
+    def entropy(y):
+        return float(people @ (y * np.log(y)) / people.sum())
+    # any other reweighting with the same margins (here: the old flat factor on 15-49, 50-64 taking up the rest)
+    flat = np.ones(50)
+    flat[:35] = target / (people[:35] @ content[:35])
+    flat[35:] = (people.sum() - people[:35] @ flat[:35]) / people[35:].sum()
+    assert people @ (content * flat) == pytest.approx(target) and people @ flat == pytest.approx(people.sum())
+    assert entropy(x) < entropy(flat)
+
+
+def test_no_age_band_takes_the_whole_adjustment(base_synthesis):
+    """The old rule scaled 15-49 by 0.894 and 50-64 by 1.29; the least distorting one changes no band by as much."""
+    bands = [base_synthesis.age_factors[low: low + 5].mean() for low in range(15, 65, 5)]
+    assert max(bands) < 1.25 and min(bands) > 0.85
 
 
 def test_a_small_population_keeps_the_structure(base_scenario):
