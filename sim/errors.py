@@ -31,3 +31,7 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+class ImplausibleInputs(UserError):
+    """Inputs whose calibration is implausible: a run draws them again; a scenario's central values must not be."""

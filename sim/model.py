@@ -21,11 +21,13 @@ only at the people who may take part in a process, found when a year opens
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 import mesa
 import numpy as np
 
 from sim import rules
+from sim.histories import DAYS_PER_MONTH
 from sim.indicators import Snapshot, YearTally, snapshot
 from sim.population import FEMALE, MALE, MARRIED, NO_SPOUSE, RURAL, SINGLE, WIDOWED, Population
 from sim.scenario import Regime, Scenario
@@ -39,16 +41,47 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def conception_targets(scenario: Scenario, synthesis: Synthesis) -> np.ndarray:
-    """Conceptions a month by residence and order: the base year's births, at the scenario's level.
+# what a calibration's implausible rates say about the scenario: the inputs that set them
+_CALIBRATION_INPUTS = ("behaviour.second_child_intention, behaviour.third_child_intention, behaviour.compliance, "
+                       "policy.penalty_deterrence")
 
-    The synthesized histories give the split by residence and order; the
-    scenario's `births_per_year` (scaled to the population simulated) gives the level.
-    """
-    p = scenario.population
-    births = synthesis.births_last_year
-    level = p.births_per_year * len(synthesis.population) / p.size
-    return births / births.sum() * level / 12
+
+def first_birth_targets(synthesis: Synthesis) -> np.ndarray:
+    """First conceptions a month by residence (and nought for later orders): the base year's first births, at the
+    scenario's level (`Synthesis.births_against_history`)."""
+    target = np.zeros((2, rules.ORDERS))
+    target[:, 0] = synthesis.births_last_year[:, 0] * synthesis.births_against_history / 12
+    return target
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The women a relaxation of the rules released (`rules.in_backlog`), and those of them who act on their wish."""
+
+    date: dt.date
+    regime: Regime
+    released: np.ndarray  # (residence, next order 2 or 3+, age group 15-19 .. 45-49) women, expected in a projection
+    acting: np.ndarray  # the same, those who act
+
+    @classmethod
+    def of(cls, date: dt.date, regime: Regime, age_years: np.ndarray, residence: np.ndarray, parity: np.ndarray,
+           released: np.ndarray, acting: np.ndarray) -> "Backlog":
+        cell = (residence * 2 + (np.minimum(parity, 2) - 1)) * len(BACKLOG_AGE_GROUPS) + \
+            (rules.clamp(age_years, 15, 49) - 15) // 5
+        size = 4 * len(BACKLOG_AGE_GROUPS)
+        return cls(date, regime, *(np.bincount(cell, weights=w, minlength=size).reshape(2, 2, -1)
+                                   for w in (released, acting)))
+
+    def rows(self) -> list[dict]:
+        """Tidy rows: date, regime, residence, order, age_group, released, acting."""
+        return [{"date": self.date.isoformat(), "regime": self.regime.value, "residence": residence,
+                 "order": order, "age_group": int(group), "released": float(self.released[r, o, g]),
+                 "acting": float(self.acting[r, o, g])}
+                for r, residence in enumerate(("urban", "rural")) for o, order in enumerate(("2", "3+"))
+                for g, group in enumerate(BACKLOG_AGE_GROUPS)]
+
+
+BACKLOG_AGE_GROUPS = np.arange(15, 50, 5)
 
 
 class DistrictModel(mesa.Model):
@@ -59,8 +92,16 @@ class DistrictModel(mesa.Model):
         self.scenario, self.streams = scenario, random_streams
         self.date = scenario.period.start
         self.regime: Regime = scenario.policy.regime_on(synthesis.base_date)
+        # each relaxation's catch-up window closes on its date here (index k - 1 for a woman's `catch_up` k)
+        self.catch_up_ends: list[dt.date] = list(synthesis.catch_up_ends)
+        self.catch_up_open = self._open_windows()
         self.rates = calibrate(rules.Rates.from_scenario(scenario, synthesis.marriage_ages), synthesis.population,
-                               self.regime, conception_targets(scenario, synthesis))
+                               self.regime, synthesis, self.catch_up_open)
+        # what is implausible about the histories or the calibration: a run draws such inputs again
+        self.problems = [*synthesis.problems, *(f"{problem} ({_CALIBRATION_INPUTS})" for problem in
+                                                rules.implausible_scales(self.rates, synthesis.births_last_year))]
+        self.calibrated_scale = self.rates.scale
+        self.backlogs: list[Backlog] = []  # each relaxation in the run: who it released
         sr = scenario.sex_ratio_at_birth
         self.sex_ratios = np.array([sr.first, sr.second, sr.third_plus])  # by birth order 1, 2, 3+
         # a rescaled run (--population-size) has births and migrants in proportion
@@ -85,6 +126,7 @@ class DistrictModel(mesa.Model):
         """One time step of the engine's processes; a year is tallied from its first step to its last."""
         if self.tally is None:
             self._open_year(self._snapshot())
+        self.catch_up_open = self._open_windows()
         self._apply_policy(self.scenario.policy.regime_on(self.date))
         self._advance(self.months_per_step)
         self.date = add_months(self.date, self.months_per_step)
@@ -101,14 +143,29 @@ class DistrictModel(mesa.Model):
         raise NotImplementedError
 
     def _open_year(self, start: Snapshot) -> None:
-        """The year's tally, and (in engines) whatever else a year needs, such as its death rates."""
+        """The year's tally and its rates (each order's trend at mid-year), and in engines whatever else a year
+        needs, such as its death rates."""
         self.tally = YearTally(self.date.year, start)
+        years = self.date.year - self.scenario.period.start.year + 0.5
+        self.rates = rules.trended(self.rates, self.calibrated_scale, years)
 
-    def _apply_policy(self, regime: Regime) -> None:
-        raise NotImplementedError
+    def _open_windows(self) -> np.ndarray:
+        """Whether each catch-up window is open on the current date, by a woman's `catch_up` (0: none)."""
+        return np.array([False, *(self.date < end for end in self.catch_up_ends)])
 
-    def _advance(self, months: int) -> None:
-        raise NotImplementedError
+    def _release(self, regime: Regime, couple: dict, *, wants: np.ndarray, pregnant: np.ndarray) -> np.ndarray:
+        """Whether each woman (`couple`: her attributes) is in the backlog the change to `regime` releases."""
+        return rules.in_backlog(regime, self.regime, wants=wants, pregnant=pregnant,
+                                min_months_since_birth=self.rates.catch_up_min_months_since_birth, **couple)
+
+    def _open_catch_up(self, regime: Regime, age_years: np.ndarray, residence: np.ndarray, parity: np.ndarray,
+                       released: np.ndarray, acting: np.ndarray) -> int:
+        """Record a relaxation's backlog (`released` and `acting` people of each age, residence and parity) and
+        open its catch-up window; returns the window's index, for the `catch_up` of those acting."""
+        self.backlogs.append(Backlog.of(self.date, regime, age_years, residence, parity, released, acting))
+        self.catch_up_ends.append(self.date + dt.timedelta(days=self.rates.catch_up_window_months * DAYS_PER_MONTH))
+        self.catch_up_open = self._open_windows()
+        return len(self.catch_up_ends)
 
     def monthly_death_probabilities(self, year: int) -> np.ndarray:
         """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`.
@@ -138,7 +195,7 @@ class ErhaiModel(DistrictModel):
         super().__init__(scenario, synthesis, random_streams)
         self.people: Population = synthesis.population.copy()
         self._migrants_per_step = rules.expected_migrants(scenario, self.months_per_step, self.population_scale)
-        self._conception_bound = rules.conception_probability_bound(self.rates, self.months_per_step)
+        self._conception_bound = np.ones((2, rules.ORDERS))  # set with each year's rates
         self._marriage_bound = rules.marriage_probability_bound(self.rates, self.months_per_step)
         self._deaths_due: dict[int, list[np.ndarray]] = {}
         self._monthly_q = np.zeros((2, OLDEST + 1))
@@ -172,6 +229,7 @@ class ErhaiModel(DistrictModel):
 
     def _open_year(self, start: Snapshot) -> None:
         super()._open_year(start)
+        self._conception_bound = rules.conception_probability_bound(self.rates, self.months_per_step)
         self._monthly_q = self.monthly_death_probabilities(self.date.year)
         self._dies_within_year = rules.death_probability_by_age_months(self._monthly_q)
         self._deaths_due = {}
@@ -252,11 +310,14 @@ class ErhaiModel(DistrictModel):
             return
         pop = self.people
         wives = self._wives[childbearing_wife(pop, self.rates, self._wives)]
-        attributes = couple_attributes(pop, wives, self.rates, regime, self.regime)
-        newly = rules.eligible_for_next_birth(regime, **attributes) & ~rules.eligible_for_next_birth(
-            self.regime, **attributes)
-        newly &= rules.wants_next_child(self.rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])
-        pop.catching_up[wives[newly]] = True
+        couple = couple_attributes(pop, wives, self.rates, regime, self.regime)
+        wants = rules.wants_next_child(self.rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])
+        released = wives[self._release(regime, couple, wants=wants, pregnant=pop.months_pregnant[wives] > 0)]
+        acting = self.streams["backlog"].random(len(released)) < self.rates.catch_up_acting_share
+        window = self._open_catch_up(regime, pop.age_months[released] // 12, pop.residence[released],
+                                     pop.parity[released], np.ones(len(released)), acting.astype(float))
+        pop.catch_up[released[acting]] = window
+        pop.intention[released[~acting]] = rules.GAVE_UP
         self.regime = regime
 
     def _conceptions(self, months: int) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +335,7 @@ class ErhaiModel(DistrictModel):
         wives, draw = wives[near], draw[near]
         may = may_conceive(pop, self.rates, wives)
         women, draw = wives[may], draw[may]
-        rate, exposure = conception_chances(pop, women, self.rates, self.regime, months)
+        rate, exposure = conception_chances(pop, women, self.rates, self.regime, months, self.catch_up_open)
         conceived = draw < rules.conception_probability(rate, exposure)
         # conception in a uniformly drawn month of those exposed
         months_pregnant = 1 + (rng.random(np.count_nonzero(conceived)) * exposure[conceived]).astype(np.int8)
@@ -346,7 +407,7 @@ class ErhaiModel(DistrictModel):
         pop.sons[mothers] += boy
         pop.months_since_birth[mothers] = since_birth
         pop.months_pregnant[mothers] = 0
-        pop.catching_up[mothers] = False
+        pop.catch_up[mothers] = 0
         pop.add(len(mothers), age_months=since_birth, sex=np.where(boy, MALE, FEMALE),
                 residence=pop.residence[mothers], only_child=parity == 0,
                 intention=rules.intention_ranks(rng, len(mothers)))
@@ -364,7 +425,7 @@ class ErhaiModel(DistrictModel):
             self.tally.net_migrants -= remove(pop, people, MARRIED)
             return
         copied = {name: column[people] for name, column in pop.columns()
-                  if name not in ("spouse", "months_pregnant", "catching_up")}
+                  if name not in ("spouse", "months_pregnant", "catch_up")}
         self.tally.net_migrants += len(pop.add(len(people), **copied))
 
 
@@ -373,14 +434,22 @@ def merged(index: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.concatenate([index, ids]) if len(ids) else index
 
 
-def calibrate(rates: rules.Rates, pop: Population, regime: Regime, target_per_month: np.ndarray) -> rules.Rates:
-    """Scale the conception rates so that the first month's expected conceptions meet the targets.
+def calibrate(rates: rules.Rates, pop: Population, regime: Regime, synthesis: Synthesis,
+              catch_up_open: np.ndarray) -> rules.Rates:
+    """The scales of the conception rates: the first-birth scale of each residence so that the first month's
+    expected first conceptions of `pop` are the base year's (`first_birth_targets`), and the later orders' the
+    levels the histories were drawn at (`sim.histories`), both at the scenario's level of births.
 
-    `rates` must be unscaled (scale 1), so their conception rate is the relative one.
+    Later births are not calibrated to the base year's: those include the catch-up of a relaxation before the
+    base date (2014), which the run continues only as far as its window is still open. `rates` must be unscaled.
     """
     women = women_who_may_conceive(pop, rates)
-    rate, exposure = conception_chances(pop, women, rates, regime, months=1)
-    return rules.calibrated(rates, rate * exposure, pop.residence[women], pop.parity[women], target_per_month)
+    rate, exposure = conception_chances(pop, women, rates, regime, 1, catch_up_open)
+    first = rules.calibrated(rates, rate * exposure, pop.residence[women], pop.parity[women],
+                             first_birth_targets(synthesis))
+    scale = first.scale.copy()
+    scale[:, 1:] = synthesis.history_levels * synthesis.births_against_history
+    return replace(first, scale=scale)
 
 
 def childbearing_wife(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
@@ -415,16 +484,20 @@ def may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.n
     return childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants
 
 
-def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime,
-                       months: int) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly conception rate and months exposed in a step of `months`, for `women_who_may_conceive`."""
+def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime, months: int,
+                       catch_up_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly conception rate and months exposed in a step of `months`, for `women_who_may_conceive`.
+
+    `catch_up_open` says which catch-up windows are open (`DistrictModel.catch_up_open`).
+    """
     couple = couple_attributes(pop, women, rates, regime)
     parity = couple["parity"]
     exposure = rules.exposure_months(rates, parity=parity,
                                      months_since_birth_end=couple["months_since_birth"] + months, months=months)
     rate = rules.conception_rate(
         rates, parity=parity, age_years=pop.age_months[women] // 12, residence=pop.residence[women],
-        wants=True, catching_up=pop.catching_up[women], eligible=rules.eligible_for_next_birth(regime, **couple))
+        wants=True, catching_up=catch_up_open[pop.catch_up[women]],
+        eligible=rules.eligible_for_next_birth(regime, **couple))
     return rate, exposure
 
 

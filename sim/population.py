@@ -32,7 +32,9 @@ COLUMNS: dict[str, tuple[type, int | bool]] = {
     # latent rank of a woman's wish for children, 0 (strongest) to 255: she wants a
     # second child if below the scenario's intention share of 256, and so on
     "intention": (np.uint8, 255),
-    "catching_up": (np.bool_, False),  # newly eligible at a policy change and acting on it
+    # a relaxation of the rules released her wish and she acts on it: the catch-up window (1, 2, ... in the
+    # order the model opened them) whose multiplier her rate takes while it is open; 0: none
+    "catch_up": (np.int8, 0),
 }
 
 

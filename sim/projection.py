@@ -43,20 +43,22 @@ _AGE_BITS = 11  # ages in months up to 2047 (OLDEST is 110 years)
 _AGES = 12 * (OLDEST + 2)  # ages in months the grids cover
 _OFFSETS = {"months_since_birth": 1}  # keeps packed fields non-negative
 _DTYPES = {"age_months": np.int16, "months_since_birth": np.int16, "intention": np.uint8, "has_son": bool,
-           "only_child": bool, "catching_up": bool, "husband": bool, "husband_only_child": bool}  # others int8
+           "only_child": bool, "husband": bool, "husband_only_child": bool}  # others int8
 
 
 class StateCodec:
     """Packs a row's state into one int64, so identical states merge with one factorize."""
 
-    def __init__(self, rates: rules.Rates, months_per_step: int):
+    def __init__(self, rates: rules.Rates, months_per_step: int, relaxations_ahead: bool):
         # months since birth past the postpartum months change nothing, except
-        # for the rural mothers of one daughter, who wait for the interval
-        self.postpartum_months = rates.postpartum_months
-        self.since_birth_cap = max(rates.postpartum_months, rates.rural_daughter_min_interval_months)
+        # for the rural mothers of one daughter, who wait for the interval, and
+        # (while a relaxation lies ahead) for whether a mother is in its backlog
+        self.postpartum_months = max(rates.postpartum_months,
+                                     rates.catch_up_min_months_since_birth if relaxations_ahead else 0)
+        self.since_birth_cap = max(self.postpartum_months, rates.rural_daughter_min_interval_months)
         widths = {
             "age_months": _AGE_BITS, "sex": 1, "residence": 1, "marital": 2,
-            "only_child": 1, "parity": 2, "has_son": 1, "catching_up": 1, "husband": 1, "husband_only_child": 1,
+            "only_child": 1, "parity": 2, "has_son": 1, "catch_up": 3, "husband": 1, "husband_only_child": 1,
             "intention": 8,
             "months_since_birth": int(self.since_birth_cap + 2).bit_length(),
             "months_pregnant": int(rates.gestation_months + months_per_step + 1).bit_length(),
@@ -159,7 +161,8 @@ class Projection(DistrictModel):
     def __init__(self, scenario: Scenario, synthesis: Synthesis):
         # mesa wants a generator; the projection draws nothing from it
         super().__init__(scenario, synthesis, {"agents": np.random.default_rng(0)})
-        self.codec = StateCodec(self.rates, self.months_per_step)
+        self.codec = StateCodec(self.rates, self.months_per_step,
+                                relaxations_ahead=any(day >= scenario.period.start for day in scenario.policy.timeline))
         self.intention_classes = intention_classes(self.rates)
         self.husbands = Husbands()
         self.rows = self.codec.merge(base_rows(synthesis.population, self.intention_classes, self.codec,
@@ -211,10 +214,16 @@ class Projection(DistrictModel):
     def _apply_policy(self, regime: Regime) -> None:
         if regime is self.regime:
             return
-        rows, couples = self.rows, self._couples(self.rows)
-        newly = (rules.eligible_for_next_birth(regime, **couples)
-                 & ~rules.eligible_for_next_birth(self.regime, **couples))
-        rows["catching_up"] |= newly & self._wants(rows) & self._wives_of_childbearing_age(rows)
+        rows = self.rows
+        couple = self._couples(rows)
+        released = self._wives_of_childbearing_age(rows) & self._release(
+            regime, couple, wants=self._wants(rows), pregnant=rows["months_pregnant"] > 0)
+        share = self.rates.catch_up_acting_share
+        backlog = take(rows, released)
+        window = self._open_catch_up(regime, backlog["age_months"] // 12, backlog["residence"], backlog["parity"],
+                                     backlog["weight"], backlog["weight"] * share)
+        self.rows = concat(take(rows, ~released), changed(backlog, catch_up=window, weight=backlog["weight"] * share),
+                           changed(backlog, intention=rules.GAVE_UP, weight=backlog["weight"] * (1 - share)))
         self.regime = regime
 
     def _conceptions(self, rows: Rows, months: int) -> tuple[Rows, Rows]:
@@ -225,7 +234,7 @@ class Projection(DistrictModel):
                                          months_since_birth_end=women["months_since_birth"] + months)
         rate = rules.conception_rate(
             self.rates, parity=women["parity"], age_years=women["age_months"] // 12,
-            residence=women["residence"], wants=True, catching_up=women["catching_up"],
+            residence=women["residence"], wants=True, catching_up=self.catch_up_open[women["catch_up"]],
             eligible=rules.eligible_for_next_birth(self.regime, **self._couples(women)))
         chance = rules.conception_probability(rate, exposure)
         rows = {**rows, "weight": rows["weight"].copy()}
@@ -247,8 +256,7 @@ class Projection(DistrictModel):
         mother_age = (mothers["age_months"] - since_birth) // 12
         self.tally.add_births(np.tile(mother_age, 2), np.tile(parity, 2), np.repeat([True, False], len(weight)),
                                np.concatenate([weight * boy, weight * (1 - boy)]))
-        after = dict(parity=np.minimum(parity + 1, 3), months_since_birth=since_birth, months_pregnant=0,
-                     catching_up=False)
+        after = dict(parity=np.minimum(parity + 1, 3), months_since_birth=since_birth, months_pregnant=0, catch_up=0)
         with_son = changed(mothers, **after, has_son=True, weight=weight * boy)
         with_daughter = changed(mothers, **after, weight=weight * (1 - boy))
         sons = newborn(mothers, since_birth, MALE, weight * boy)
@@ -366,7 +374,7 @@ class Projection(DistrictModel):
         self.tally.net_migrants += share * present * np.sign(count)
         if count > 0:
             arrivals = changed(take(rows, person), **_NO_HUSBAND,
-                               months_pregnant=0, catching_up=False, weight=weight[person] * share)
+                               months_pregnant=0, catch_up=0, weight=weight[person] * share)
             return concat(rows, arrivals, self.husbands.as_men(rows, weight * share * husbands, in_group, MARRIED))
         # a migrant's spouse stays behind, married
         wives_leaving = person & rows["husband"]
@@ -432,9 +440,13 @@ def matched_shares(demand: np.ndarray, supply: np.ndarray) -> np.ndarray:
 
 
 def intention_classes(rates: rules.Rates) -> list[tuple[int, float]]:
-    """Intention ranks that behave alike, as (lowest rank, share of women): only the thresholds matter."""
-    bounds = np.unique(np.concatenate([[0, 256], np.clip(rates.intention_rank.ravel(), 0, 256)]))
-    return [(int(low), (high - low) / 256) for low, high in zip(bounds[:-1], bounds[1:])]
+    """Drawn intention ranks that behave alike, as (lowest rank, share of women): only the thresholds matter.
+
+    A wish given up (`rules.GAVE_UP`) is a class of its own, never drawn.
+    """
+    drawn = rules.GAVE_UP  # ranks 0..GAVE_UP - 1
+    bounds = np.unique(np.concatenate([[0, drawn], np.clip(rates.intention_rank.ravel(), 0, drawn)]))
+    return [(int(low), (high - low) / drawn) for low, high in zip(bounds[:-1], bounds[1:])]
 
 
 def base_rows(pop: Population, classes: list[tuple[int, float]], codec: StateCodec, husbands: Husbands) -> Rows:
@@ -448,11 +460,12 @@ def base_rows(pop: Population, classes: list[tuple[int, float]], codec: StateCod
     spouse = np.where(wife[ids], pop.spouse[ids], 0)
     lows = np.array([low for low, _ in classes])
     intention = np.where(women[ids], lows[np.searchsorted(lows, pop.intention[ids], side="right") - 1], 0)
+    intention = np.where(pop.intention[ids] == rules.GAVE_UP, rules.GAVE_UP, intention)
     rows = {
         "sex": pop.sex[ids], "age_months": pop.age_months[ids], "residence": pop.residence[ids],
         "marital": pop.marital[ids], "only_child": pop.only_child[ids], "parity": np.minimum(pop.parity[ids], 3),
         "has_son": pop.sons[ids] > 0,
-        "months_pregnant": pop.months_pregnant[ids], "intention": intention, "catching_up": pop.catching_up[ids],
+        "months_pregnant": pop.months_pregnant[ids], "intention": intention, "catch_up": pop.catch_up[ids],
         "husband": wife[ids],
         "husband_only_child": wife[ids] & pop.only_child[spouse], "weight": np.ones(len(ids)),
     }

@@ -51,14 +51,16 @@ class Person(mesa.Agent):
     def wants_next_child(self) -> bool:
         return bool(rules.wants_next_child(self.model.rates, self.parity, self.intention, self.residence))
 
+    def couple(self) -> dict:
+        """The keyword arguments of `rules.eligible_for_next_birth` for her couple."""
+        return dict(married=self.marital == MARRIED, parity=self.parity, sons=self.sons,
+                    rural=self.residence == RURAL, wife_only_child=self.only_child,
+                    husband_only_child=self.spouse is not None and self.spouse.only_child,
+                    months_since_birth=self.months_since_birth,
+                    rural_daughter_min_interval_months=self.model.rates.rural_daughter_min_interval_months)
+
     def eligible(self, regime: Regime) -> bool:
-        rates = self.model.rates
-        return bool(rules.eligible_for_next_birth(
-            regime, married=self.marital == MARRIED, parity=self.parity, sons=self.sons,
-            rural=self.residence == RURAL, wife_only_child=self.only_child,
-            husband_only_child=self.spouse is not None and self.spouse.only_child,
-            months_since_birth=self.months_since_birth,
-            rural_daughter_min_interval_months=rates.rural_daughter_min_interval_months))
+        return bool(rules.eligible_for_next_birth(regime, **self.couple()))
 
     def conception_probability(self) -> float:
         if not self.wants_next_child():
@@ -66,7 +68,7 @@ class Person(mesa.Agent):
         rates = self.model.rates
         rate = rules.conception_rate(rates, parity=self.parity, age_years=self.age_years, residence=self.residence,
                                      wants=True, eligible=self.eligible(self.model.regime),
-                                     catching_up=self.catching_up)
+                                     catching_up=self.model.catch_up_open[self.catch_up])
         exposure = rules.exposure_months(rates, parity=self.parity, months_since_birth_end=self.months_since_birth + 1,
                                          months=1)
         return float(rules.conception_probability(rate, exposure))
@@ -93,10 +95,10 @@ class Person(mesa.Agent):
         model.tally.add_births(np.array([self.age_years]), np.array([self.parity]), np.array([boy]))
         Person(model, age_months=0, sex=MALE if boy else FEMALE, residence=self.residence, marital=SINGLE,
                parity=0, sons=0, months_since_birth=NO_BIRTH, months_pregnant=0, only_child=self.parity == 0,
-               intention=int(rules.intention_ranks(model.streams["births"], 1)[0]), catching_up=False)
+               intention=int(rules.intention_ranks(model.streams["births"], 1)[0]), catch_up=0)
         self.parity += 1
         self.sons += int(boy)
-        self.months_since_birth, self.months_pregnant, self.catching_up = 0, 0, False
+        self.months_since_birth, self.months_pregnant, self.catch_up = 0, 0, 0
 
 
 class ReferenceModel(DistrictModel):
@@ -143,10 +145,19 @@ class ReferenceModel(DistrictModel):
     def _apply_policy(self, regime: Regime) -> None:
         if regime is self.regime:
             return
-        for woman in self.agents:
-            if (woman.sex == FEMALE and woman.marital == MARRIED and woman.in_childbearing_ages()
-                    and woman.eligible(regime) and not woman.eligible(self.regime) and woman.wants_next_child()):
-                woman.catching_up = True
+        released = [woman for woman in self.agents
+                    if woman.sex == FEMALE and woman.marital == MARRIED and woman.in_childbearing_ages()
+                    and self._release(regime, woman.couple(), wants=woman.wants_next_child(),
+                                      pregnant=woman.months_pregnant > 0)]
+        acting = self.streams["backlog"].random(len(released)) < self.rates.catch_up_acting_share
+        window = self._open_catch_up(regime, *(np.array([getattr(w, name) for w in released], int)
+                                               for name in ("age_years", "residence", "parity")),
+                                     np.ones(len(released)), acting.astype(float))
+        for woman, acts in zip(released, acting):
+            if acts:
+                woman.catch_up = window
+            else:
+                woman.intention = rules.GAVE_UP
         self.regime = regime
 
     def _marry(self, brides: list[Person]) -> None:
@@ -179,7 +190,7 @@ class ReferenceModel(DistrictModel):
                 if count < 0:
                     person.leave(MARRIED)
                 else:
-                    Person(self, **{k: getattr(person, k) for k in _COPIED}, months_pregnant=0, catching_up=False)
+                    Person(self, **{k: getattr(person, k) for k in _COPIED}, months_pregnant=0, catch_up=0)
             self.tally.net_migrants += np.sign(count) * len(movers)
 
 

@@ -282,8 +282,10 @@ def _answer_box(figure: Figure, left: float, heading: str, probability: dict, se
 
 def _assumptions(run: Run) -> list[str]:
     scenario = run.scenario
+    base = scenario.period.start - dt.timedelta(days=1)
+    in_force = max(day for day in scenario.policy.timeline if day <= base)  # the earlier rules are history
     timeline = "; ".join(f"from {day.isoformat()} {REGIME_WORDS[regime]}"
-                         for day, regime in sorted(scenario.policy.timeline.items()))
+                         for day, regime in sorted(scenario.policy.timeline.items()) if day >= in_force)
     return [
         f"Policy: {timeline}.",
         f"Population counted: the {population_noun(scenario)}; at the start (end of {run.base_year}) "

@@ -77,26 +77,60 @@ def eligible_for_next_birth(
     return married & ((parity == 0) | ((parity == 1) & second_allowed))
 
 
+# months since the last birth that no rule makes a couple wait for
+_EVER = 10_000
+
+
+def in_backlog(new: Regime, old: Regime, *, wants: np.ndarray, pregnant: np.ndarray, min_months_since_birth: int,
+               **couple) -> np.ndarray:
+    """Whether each woman is in the backlog that a change of rules from `old` to `new` releases.
+
+    She wants her next child and is not pregnant; the new rules allow it now
+    and the old would never have (a rural mother of a daughter who was waiting
+    out the interval was going to be allowed anyway); and her last child is at
+    least `min_months_since_birth` old, so that under any rules she would have
+    had the next by now. A woman with no child is never in it: the first was
+    always allowed.
+    """
+    months_since_birth = np.asarray(couple["months_since_birth"])
+    allowed_now = eligible_for_next_birth(new, **couple)
+    allowed_ever = eligible_for_next_birth(old, **{**couple, "months_since_birth": np.full(months_since_birth.shape,
+                                                                                           _EVER)})
+    return (np.asarray(wants, bool) & ~np.asarray(pregnant, bool) & allowed_now & ~allowed_ever
+            & (months_since_birth >= max(min_months_since_birth, 0)))
+
+
 def male_birth_probability(parity_before: np.ndarray, sex_ratio_by_order: tuple[float, float, float]) -> np.ndarray:
     """Probability that a birth is a boy, from the sex ratio at birth of its order (1, 2, 3+)."""
     ratios = np.asarray(sex_ratio_by_order, float)
     return (ratios / (100 + ratios))[np.minimum(parity_before, 2)]
 
 
+# Latent ranks of the wish for children: drawn ranks are 0..254, the lower the
+# stronger, and a woman wants her next child if her rank is below the
+# threshold of her residence and order (`wants_next_child`). GAVE_UP is the
+# rank of a woman who has given her wish up (`in_backlog`): it wants nothing.
+GAVE_UP = 255
+
+
 def intention_ranks(rng: np.random.Generator, count: int) -> np.ndarray:
-    """Latent ranks of the wish for children (see `wants_next_child`), uniform on 0..255."""
-    return (rng.random(count) * 256).astype(np.uint8)  # Generator.integers costs three times as much
+    """Latent ranks of the wish for children (see `wants_next_child`), uniform on 0..GAVE_UP - 1."""
+    return (rng.random(count) * GAVE_UP).astype(np.uint8)  # Generator.integers costs three times as much
 
 
 # --- hazards -----------------------------------------------------------------------------
 #
 # Rates are monthly. A woman of parity p who is married, not pregnant, past the
 # postpartum months and of childbearing age conceives at
-#     scale[residence, order] * fecundity(age) * wants * policy  (+ catch-up),
+#     scale[residence, order] * fecundity(age) * wants * policy * catch-up,
 # where `wants` is her latent intention for the next child (always for a
 # first), `policy` is 1 within the rules and the out-of-policy factor
-# outside them, and the scales are calibrated so that under the rules in force
-# at the base date conceptions run at the base year's births.
+# outside them, `catch-up` is the scenario's multiplier for a woman a
+# relaxation released (`in_backlog`) while its window is open and 1 otherwise,
+# and the scales are calibrated so that under the rules in force at the base
+# date conceptions run at the base year's births. The same rates, integrated
+# over each woman's past, drew the base population's later births
+# (`sim.histories`).
 
 ORDERS = 3  # birth orders 1, 2, 3+
 
@@ -112,8 +146,12 @@ class Rates:
     intention_rank: np.ndarray  # (order 1, 2, 3+; residence): intention ranks below it want that next child
     out_of_policy: float
     rural_daughter_min_interval_months: int
-    catch_up_months: float
-    catch_up_fade_ages: tuple[float, float]
+    catch_up_multiplier: float  # on the rate of a woman catching up, while her window is open
+    catch_up_window_months: float
+    catch_up_min_months_since_birth: int
+    catch_up_acting_share: float
+    natural_fecundability: float  # the most a monthly rate may be (see `implausible_scales`)
+    trend_per_year: np.ndarray  # (order): relative change of the scales a year from the base date
     marriage_log_survival: np.ndarray  # (residence, age in months 0..) cumulative log chance of staying single
     min_marriage_age_months: int
     scale: np.ndarray = field(default_factory=lambda: np.ones((2, ORDERS)))  # (residence, order)
@@ -121,26 +159,36 @@ class Rates:
     @classmethod
     def from_scenario(cls, scenario: Scenario, marriage_ages: np.ndarray) -> "Rates":
         """The tables of `scenario`; `marriage_ages` is a sample by residence (see `marriage_log_survival`)."""
-        f, b, p = scenario.fertility, scenario.behaviour, scenario.policy
+        f, b, p, c = scenario.fertility, scenario.behaviour, scenario.policy, scenario.behaviour.catch_up
         return cls(
             fecundity_by_age=_step_table(f.relative_fecundity, "factor"),
             fecund_ages=(int(np.ceil(f.min_age)), int(np.ceil(f.max_age))),
             postpartum_months=f.postpartum_months,
             gestation_months=f.gestation_months,
-            intention_rank=np.stack([np.full(2, 256), _ranks(b.second_child_intention), _ranks(b.third_child_intention)]),
+            intention_rank=wish_ranks(b.second_child_intention, b.third_child_intention),
             out_of_policy=out_of_policy_factor(b.compliance, p.penalty_deterrence, p.penalty_collection_rate),
             rural_daughter_min_interval_months=p.rural_daughter_min_interval_months,
-            catch_up_months=b.catch_up.duration_months,
-            catch_up_fade_ages=(b.catch_up.fade_start_age, b.catch_up.fade_end_age),
+            catch_up_multiplier=c.hazard_multiplier,
+            catch_up_window_months=c.window_months,
+            catch_up_min_months_since_birth=c.min_months_since_birth,
+            catch_up_acting_share=c.acting_share,
+            natural_fecundability=f.natural_fecundability,
+            trend_per_year=np.array([f.trend_per_year.first, f.trend_per_year.second, f.trend_per_year.third_plus]),
             marriage_log_survival=marriage_log_survival(marriage_ages),
             min_marriage_age_months=int(np.ceil(scenario.marriage.min_age_women * 12)),
         )
 
 
-def _ranks(share: ByResidence) -> np.ndarray:
-    ranks = np.zeros(2, int)
-    ranks[URBAN], ranks[RURAL] = round(256 * share.urban), round(256 * share.rural)
-    return ranks
+def wish_ranks(second: ByResidence, third: ByResidence) -> np.ndarray:
+    """Intention thresholds by order (1, 2, 3+) and residence.
+
+    Every woman wants a first child; `second` of mothers want a second, and
+    `third` of those a third, so those who want a third child are among those
+    who want a second.
+    """
+    shares = np.array([[1.0, 1.0], [second.urban, second.rural],
+                       [second.urban * third.urban, second.rural * third.rural]])
+    return np.round(GAVE_UP * shares).astype(int)
 
 
 def _step_table(rows, attribute: str) -> np.ndarray:
@@ -182,20 +230,15 @@ def exposure_months(rates: Rates, *, parity: np.ndarray, months_since_birth_end:
     return np.where(parity == 0, months, past_postpartum)
 
 
-def catch_up_rate(rates: Rates, age_years: np.ndarray) -> np.ndarray:
-    """Extra monthly rate of a catching-up woman: the backlog clears in `catch_up_months`, less so with age."""
-    start, end = rates.catch_up_fade_ages
-    fade = clamp((end - age_years) / (end - start), 0.0, 1.0)
-    return fade / rates.catch_up_months
-
-
-def relative_conception_rate(rates: Rates, *, age_years: np.ndarray, wants: np.ndarray,
-                             eligible: np.ndarray) -> np.ndarray:
+def relative_conception_rate(rates: Rates, *, age_years: np.ndarray, wants: np.ndarray, eligible: np.ndarray,
+                             catching_up: np.ndarray) -> np.ndarray:
     """The monthly conception rate before the calibrated scale of each residence and birth order.
 
-    `wants` is `wants_next_child` (engines that skip women who want no more pass True).
+    `wants` is `wants_next_child` (engines that skip women who want no more
+    pass True); `catching_up` is whether she is in an open catch-up window
+    (the multiplier applies only within the rules).
     """
-    policy = np.where(eligible, 1.0, rates.out_of_policy)
+    policy = np.where(eligible, np.where(catching_up, rates.catch_up_multiplier, 1.0), rates.out_of_policy)
     return rates.fecundity_by_age[np.minimum(age_years, MAX_AGE)] * policy * wants
 
 
@@ -204,12 +247,9 @@ def conception_rate(
     eligible: np.ndarray, catching_up: np.ndarray,
 ) -> np.ndarray:
     """Monthly conception rate of married, non-pregnant women of childbearing age."""
-    relative = relative_conception_rate(rates, age_years=age_years, wants=wants, eligible=eligible)
-    scale = rates.scale.ravel()[residence * ORDERS + np.minimum(parity, ORDERS - 1)]
-    catching_up = np.logical_and(catching_up, eligible) & wants  # an array even for one woman
-    if not catching_up.any():  # most months of most runs: no need for the catch-up rates
-        return scale * relative
-    return scale * relative + np.where(catching_up, catch_up_rate(rates, age_years), 0.0)
+    relative = relative_conception_rate(rates, age_years=age_years, wants=wants, eligible=eligible,
+                                        catching_up=catching_up)
+    return rates.scale.ravel()[residence * ORDERS + np.minimum(parity, ORDERS - 1)] * relative
 
 
 def conception_probability(rate: np.ndarray, exposure: np.ndarray) -> np.ndarray:
@@ -220,9 +260,10 @@ def conception_probability_bound(rates: Rates, months: int) -> np.ndarray:
     """The most a woman's chance to conceive in a step of `months` can be, by residence and order.
 
     It takes the highest fecundity, the rules allowing the birth (the factor
-    outside them is below 1), a full catch-up and every month exposed.
+    outside them is below 1), the catch-up multiplier if it raises the rate,
+    and every month exposed.
     """
-    most = rates.scale * rates.fecundity_by_age.max() + 1 / rates.catch_up_months
+    most = rates.scale * rates.fecundity_by_age.max() * max(1.0, rates.catch_up_multiplier)
     return conception_probability(most, months)
 
 
@@ -250,6 +291,41 @@ def calibrated(rates: Rates, relative_rate: np.ndarray, residence: np.ndarray, p
                 high *= 2
             scale[res, o] = brentq(expected, 0.0, high, xtol=1e-12)
     return replace(rates, scale=scale)
+
+
+def trended(rates: Rates, calibrated_scale: np.ndarray, years: float) -> Rates:
+    """`rates` with the scales `years` after the calibration, each order following its trend."""
+    return replace(rates, scale=calibrated_scale * np.exp(rates.trend_per_year * years))
+
+
+_ORDER_NAMES = ("first", "second", "third")
+_RESIDENCE_NAMES = ("urban", "rural")
+
+
+def implausible_scales(rates: Rates, births: np.ndarray) -> list[str]:
+    """What is implausible about calibrated scales (the monthly in-policy rates at the peak fecund ages).
+
+    No rate may pass natural fecundability, the monthly chance of conceiving of
+    couples who do not contracept; and no woman is keener on a second or third
+    child than women are on their first, so neither may pass the first-birth
+    rate of her residence. A scale is calibrated to the base year's `births`
+    of its cell (residence, order), a count with a relative error of about
+    1/sqrt(births), so it is held implausible only when it passes a limit by
+    more than three of those.
+    """
+    problems = []
+    for res, residence in enumerate(_RESIDENCE_NAMES):
+        first = rates.scale[res, 0]
+        for order in range(ORDERS):
+            scale = rates.scale[res, order] / (1 + 3 / np.sqrt(max(births[res, order], 1)))
+            if scale > rates.natural_fecundability:
+                problems.append(f"the {residence} {_ORDER_NAMES[order]}-birth rate within the rules, "
+                                f"{rates.scale[res, order]:.3f} a month, is above natural fecundability "
+                                f"({rates.natural_fecundability:g})")
+            elif order and scale > first:
+                problems.append(f"the {residence} {_ORDER_NAMES[order]}-birth rate within the rules, "
+                                f"{rates.scale[res, order]:.3f} a month, is above the first-birth rate ({first:.3f})")
+    return problems
 
 
 def marriage_probability(rates: Rates, residence: np.ndarray, age_months: np.ndarray, months: int) -> np.ndarray:

@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 
 from sim.distributions import central
+from sim.errors import ImplausibleInputs, UserError
 from sim.indicators import PYRAMID_GROUPS
 from sim.inputs import realize
 from sim.scenario import Scenario
-from sim.streams import replicate_seed, stream_seed, streams
+from sim.streams import child_seed, replicate_seed, stream_seed, streams
 from sim.synthesis import synthesize
 
 ENGINES = ("fast", "reference")
+BACKLOG_COLUMNS = ["date", "regime", "residence", "order", "age_group", "released", "acting"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,13 @@ class Replicate:
     yearly: pd.DataFrame  # one row per calendar year: replicate, year, then the indicators
     inputs: dict[str, float]  # the drawn value of each uncertain input, by dotted path
     pyramids: pd.DataFrame  # replicate, year (the base year, then each year's end), sex, age_group, people
+    backlogs: pd.DataFrame  # replicate, then `Backlog.rows` of each relaxation of the rules in the run
+    redraws: int  # draws of the inputs set aside as implausible before these (see `run_replicate`)
+
+
+# a replicate whose inputs are implausible this many times in a row ends the run: the priors are at fault
+MAX_INPUT_DRAWS = 20
+_REDRAW = 1 << 32  # above every input stream's key (a CRC-32), so redraws never reuse an input's stream
 
 
 def engine_class(engine: str):
@@ -45,18 +54,44 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     `population_size` rescales the base population to that many people at the
     scenario's central size, so every replicate simulates the same fraction of
     the district it drew (and a cap rescaled by that fraction is exact).
+
+    Inputs whose histories or calibration are implausible (`DistrictModel.problems`)
+    lie outside what the priors mean, so they are drawn again, from a stream of
+    their own: the ensemble's inputs are the priors restricted to plausible
+    calibrations. The group's first replicate judges its draws, so all of a
+    group share them; central inputs that are implausible are an error.
     """
-    random_streams = streams(replicate_seed(seed, replicate))
-    draw = replicate // replicates_per_draw
-    inputs = stream_seed(replicate_seed(seed, draw * replicates_per_draw), "inputs")
-    realized, drawn = realize(scenario, None if central_inputs else inputs)
+    group = replicate // replicates_per_draw * replicates_per_draw
     fraction = population_fraction(scenario, population_size)
-    size = None if fraction is None else fraction * realized.population.size
-    synthesis = synthesize(realized, random_streams["synthesis"], size)
-    model = engine_class(engine)(realized, synthesis, random_streams)
+    realized, drawn, redraws, model = _plausible_draw(scenario, seed, group, engine, fraction, central_inputs)
+    if replicate != group:
+        random_streams = streams(replicate_seed(seed, replicate))
+        size = None if fraction is None else fraction * realized.population.size
+        model = engine_class(engine)(realized, synthesize(realized, random_streams["synthesis"], size), random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
-    return Replicate(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids))
+    backlogs = pd.DataFrame([row for backlog in model.backlogs for row in backlog.rows()], columns=BACKLOG_COLUMNS)
+    backlogs.insert(0, "replicate", replicate)
+    return Replicate(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, redraws)
+
+
+def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, fraction: float | None,
+                    central_inputs: bool):
+    """The first plausible draw of replicate `replicate`'s inputs: the realized scenario, the drawn inputs, how
+    many draws were set aside, and the model built on it (with the replicate's own streams)."""
+    inputs = stream_seed(replicate_seed(seed, replicate), "inputs")
+    for redraws in range(MAX_INPUT_DRAWS):
+        random_streams = streams(replicate_seed(seed, replicate))
+        draw = None if central_inputs else inputs if redraws == 0 else child_seed(child_seed(inputs, _REDRAW), redraws)
+        realized, drawn = realize(scenario, draw)
+        size = None if fraction is None else fraction * realized.population.size
+        model = engine_class(engine)(realized, synthesize(realized, random_streams["synthesis"], size), random_streams)
+        if not model.problems:
+            return realized, drawn, redraws, model
+        if central_inputs:
+            raise ImplausibleInputs(f"{scenario.name}: at the central inputs " + "; ".join(model.problems))
+    raise UserError(f"replicate {replicate}: {MAX_INPUT_DRAWS} draws of the uncertain inputs in a row were "
+                    f"implausible; widen or move the priors. The last: {'; '.join(model.problems)}")
 
 
 def population_fraction(scenario: Scenario, population_size: int | None) -> float | None:

@@ -3,10 +3,12 @@
     manifest.json       settings, provenance and status: "running" until the
                         tables below are written, then "complete"
     scenario.json       the resolved scenario (what `erhai run --resume` reads)
-    parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids
+    parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids, backlogs
     replicates.csv      replicate, year, one column per indicator         }
-    inputs.csv          replicate, each drawn input                      } written when
-    pyramids.csv        replicate, year, sex, age_group, people          } the run completes
+    inputs.csv          replicate, each drawn input                      }
+    pyramids.csv        replicate, year, sex, age_group, people          } written when
+    backlogs.csv        replicate, date, regime, residence, order,       } the run completes
+                        age_group, released, acting                      }
     summary.json        the caps and indicator bands (`sim.summary`)     }
 
 Every file is written under a temporary name and renamed into place, so a run
@@ -28,7 +30,7 @@ from sim.run import Replicate
 from sim.scenario import Scenario
 
 MANIFEST, SCENARIO, PARTS = "manifest.json", "scenario.json", "parts"
-TABLES = ("replicates", "inputs", "pyramids")
+TABLES = ("replicates", "inputs", "pyramids", "backlogs")
 RUNNING, COMPLETE = "running", "complete"
 
 
@@ -75,7 +77,8 @@ class RunDirectory:
 
     def save(self, replicate: Replicate) -> None:
         part = {"replicate": replicate.number, "yearly": replicate.yearly.to_dict(orient="list"),
-                "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list")}
+                "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list"),
+                "backlogs": replicate.backlogs.to_dict(orient="list"), "redraws": replicate.redraws}
         write_atomically(self._part_path(replicate.number), json.dumps(part))
 
     def _part_path(self, number: int) -> Path:
@@ -85,12 +88,16 @@ class RunDirectory:
         part = json.loads(self._part_path(number).read_text())
         return {"replicates": pd.DataFrame(part["yearly"]), "inputs": pd.DataFrame([{"replicate": number,
                                                                                     **part["inputs"]}]),
-                "pyramids": pd.DataFrame(part["pyramids"])}
+                "pyramids": pd.DataFrame(part["pyramids"]), "backlogs": pd.DataFrame(part["backlogs"])}
 
     def yearly(self, count: int) -> pd.DataFrame:
         """The yearly indicators of replicates 0..count-1, in replicate order."""
         return pd.concat([pd.DataFrame(json.loads(self._part_path(number).read_text())["yearly"])
                           for number in range(count)], ignore_index=True)
+
+    def redraws(self, count: int) -> int:
+        """Draws of the inputs set aside as implausible, over replicates 0..count-1 (`run.run_replicate`)."""
+        return sum(json.loads(self._part_path(number).read_text())["redraws"] for number in range(count))
 
     def finish(self, count: int, summary: dict) -> None:
         """Write the final tables, then mark the run complete (last, so a crash before leaves it running).

@@ -126,6 +126,14 @@ class Population(Section):
 
 
 
+class ByOrder(Section):
+    """One number for each birth order."""
+
+    first: Uncertain
+    second: Uncertain
+    third_plus: Uncertain
+
+
 class Fertility(Section):
     age_pattern_file: Path = Field(
         description="CSV: residence, age, births_total, order1, order2, order3plus (mothers' ages)")
@@ -137,6 +145,11 @@ class Fertility(Section):
         min_length=1, description="monthly chance of conceiving by age, relative to the peak (level is calibrated)")
     min_age: ReproductiveAge = 15
     max_age: ReproductiveAge = 50
+    natural_fecundability: bounded(0.0, 1.0, open_low=True) = Field(
+        description="monthly chance of conceiving of couples who do not contracept, at the peak ages: no calibrated "
+                    "rate may pass it")
+    trend_per_year: ByOrder = Field(
+        description="relative change a year of each birth order's rates from the base date (-0.02: 2% lower a year)")
 
 
 class Mortality(Section):
@@ -210,14 +223,25 @@ class Policy(Section):
 
 
 class CatchUp(Section):
-    duration_months: Positive = Field(description="mean months for the backlog of newly eligible women to clear")
-    fade_start_age: ReproductiveAge
-    fade_end_age: ReproductiveAge
+    """How the women a relaxation of the rules releases act (`sim.rules.in_backlog`)."""
+
+    hazard_multiplier: Positive = Field(
+        description="their conception rate against others' within the rules, while the window is open")
+    window_months: Positive = Field(description="months from the relaxation that the multiplier lasts")
+    min_months_since_birth: Months = Field(
+        description="a woman whose last child is younger would not have had the next by now under any rules: "
+                    "she is not in the backlog")
+    acting_share: Probability = Field(
+        description="share of the backlog who act on their wish once allowed; the others give it up "
+                    "(the gap between intention and behaviour)")
 
 
 class Behaviour(Section):
-    second_child_intention: ByResidence = Field(description="share of one-child mothers who want a second child")
-    third_child_intention: ByResidence = Field(description="share of two-child mothers who want a third child")
+    second_child_intention: ByResidence = Field(
+        description="share of mothers who want a second child, each cohort before the rules act on it (those who "
+                    "had one wanted one)")
+    third_child_intention: ByResidence = Field(
+        description="share of the mothers who want a second child who also want a third")
     catch_up: CatchUp
     compliance: Probability = Field(description="share of couples who keep to the rules")
 
@@ -284,5 +308,21 @@ class Scenario(Section):
                 ("targets", "natural_growth", "last_year"): self.targets.natural_growth.last_year}
         if self.targets.expected_age_structure is not None:
             caps[("targets", "expected_age_structure", "year")] = self.targets.expected_age_structure.year
-        return [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
-                for key, year in caps.items() if year not in years]
+        problems = [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
+                    for key, year in caps.items() if year not in years]
+        needed = self.rules_needed_from
+        if min(self.policy.timeline) > needed:
+            problems.append((("policy", "timeline"),
+                             f"no rules in force on {needed}: the later births of the women of childbearing age on "
+                             f"the census day or after are drawn from then on (when the oldest turned "
+                             f"{self.fertility.min_age:g})"))
+        return problems
+
+    @property
+    def rules_needed_from(self) -> dt.date:
+        """The first day the base population's histories need the rules of: when the oldest woman of
+        childbearing age on the census day (or, if later, the base date) reached the youngest."""
+        base = self.period.start - dt.timedelta(days=1)
+        first = min(self.population.census_date, base)
+        years = self.fertility.max_age - self.fertility.min_age
+        return first - dt.timedelta(days=round(years * 365.25))

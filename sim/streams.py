@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("inputs", "synthesis", "deaths", "conception", "births", "marriage", "migration", "agents")
+# new streams go at the end: a stream's seed is its position
+STREAMS = ("inputs", "synthesis", "deaths", "conception", "births", "marriage", "migration", "agents", "backlog")
 
 
 def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:

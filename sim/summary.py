@@ -9,6 +9,7 @@ indicator) into a plain JSON-serializable dict:
     caps.natural_growth      limit_permille, years [first, last], p_exceed_mean, p_exceed_any_year
     indicators               {indicator: {"<year>": {mean, q05, q25, q50, q75, q95}}}
     variance_decomposition   null unless the design is nested (see `variance_decomposition`)
+    input_redraws            draws of the inputs set aside as implausible (see `sim.run.run_replicate`)
 
 Every probability is an `exceedance` dict {p, ci95, mcse}. "Exceeds" means strictly
 above the limit. Quantiles use numpy's default (linear) interpolation; a value no
@@ -137,7 +138,8 @@ def variance_decomposition(outcomes: pd.DataFrame, replicates_per_draw: int | No
     }
 
 
-def summarize(replicates: pd.DataFrame, caps: Caps, replicates_per_draw: int | None = None) -> dict:
+def summarize(replicates: pd.DataFrame, caps: Caps, replicates_per_draw: int | None = None,
+              input_redraws: int = 0) -> dict:
     """The whole summary. `replicates_per_draw` = K for a nested design (replicate r ran draw r // K)."""
     outcomes = headline_outcomes(replicates, caps.population_year, caps.natural_growth_years)
     return {
@@ -146,6 +148,7 @@ def summarize(replicates: pd.DataFrame, caps: Caps, replicates_per_draw: int | N
         "caps": cap_probabilities(outcomes, caps),
         "indicators": indicator_quantiles(replicates),
         "variance_decomposition": variance_decomposition(outcomes, replicates_per_draw),
+        "input_redraws": input_redraws,
     }
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,13 +38,15 @@ from sim import census
 from sim.errors import UserError
 from sim.lifetable import LifeTable, improved_life_tables, infant_mortality_by_sex
 from sim.population import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
-from sim.rules import (INTERVAL_SHAPE, RESIDENCE_ROWS, intention_ranks, male_birth_probability, match_husbands,
-                       wanted_husband_age)
+from sim.histories import History, Women, draw_later_births, months_between, solve_levels
+from sim.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
+                       match_husbands, wanted_husband_age)
 from sim.scenario import Scenario
 
 BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
 _CALIBRATION_WOMEN_PER_AGE = 4000
 _MARRIAGE_SAMPLE = 100_000  # per residence; the monthly hazard's sampling error is a few per cent
+_LEVEL_SAMPLE_WOMEN = 100_000  # of childbearing age (a full district has about 230,000)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,14 @@ class Synthesis:
     population: Population
     base_date: dt.date
     births_last_year: np.ndarray  # births in the 12 months before the base date, by residence and order 1, 2, 3+
+    births_census_year: np.ndarray  # the same, in the 12 months before the census day
     age_factors: np.ndarray  # people at each single year of age against the census shape (`age_factors`)
     marriage_ages: np.ndarray  # (residence, women) ages at first marriage of the youngest cohorts; nan: never
+    catch_up_ends: list[dt.date]  # when the catch-up window of each relaxation before the base date closes
+    history_levels: np.ndarray  # (residence, orders 2 and 3) monthly in-policy rates the histories were drawn at
+    births_against_history: float  # the scenario's births a year over the histories' births in the last 12 months
+    problems: list[str]  # what is implausible about the histories (`sim.histories.solve_level`)
+    history: History  # what drew the later births (describes them: `History.second_child_wishes`)
 
 
 def base_date(scenario: Scenario) -> dt.date:
@@ -173,24 +181,83 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     only_child = rng.random(len(sex)) < _pick(only_child_share, residence)
 
     women = np.flatnonzero(sex == FEMALE)
-    histories = _birth_histories(scenario, rng, exact_age[women], birth_year[women], residence[women])
+    histories = _birth_histories(scenario, rng, exact_age[women], birth_year[women], residence[women],
+                                 exact_age[women] < _oldest_by_rules(scenario))
     columns = {
         "age_months": age_months, "sex": sex, "residence": residence, "only_child": only_child,
         "marital": _scatter("marital", _marital_status(scenario, rng, histories, exact_age[women]), women, len(sex)),
-        **{k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()},
     }
     columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
     columns["intention"] = intention_ranks(rng, len(sex))
     marriage_ages = np.stack([_youngest_cohort_marriage_ages(scenario, rng, res) for res in (URBAN, RURAL)])
+    history = _later_births(scenario, rng, histories, women, columns, exact_age, marriage_ages)
+    later = history.later
     births = histories.births_in(exact_age[women] - 1, exact_age[women], residence[women])
-    return Synthesis(Population(columns), base_date(scenario), births, factors, marriage_ages)
+    census_end = exact_age[women] + months_between(p.census_date, base_date(scenario)) / 12
+    census_births = histories.births_in(census_end - 1, census_end, residence[women])
+    # The histories run at the census's age patterns and order ratios, which put more births in the base year
+    # than the scenario's births a year (women were postponing: the census's period first-birth rate was a
+    # quarter below the cohorts' progression). The scenario's figure sets the run's level: the pregnancies under
+    # way are thinned to it, so the run's first months continue that level rather than the history's.
+    level = p.births_per_year * size / p.size / births.sum()
+    histories.thin_pregnancies(exact_age[women], scenario.fertility.gestation_months, min(level, 1.0), rng)
+    columns.update({k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()})
+    return Synthesis(Population(columns), base_date(scenario), births, census_births, factors, marriage_ages,
+                     later.catch_up_ends, later.levels, level, later.problems, history)
+
+
+def _later_births(scenario: Scenario, rng, histories: "_Histories", women: np.ndarray, columns: dict[str, np.ndarray],
+                  exact_age: np.ndarray, marriage_ages: np.ndarray) -> History:
+    """Draw the second and third births of the women of childbearing age into `histories` (`sim.histories`).
+
+    Those who gave up their wish at a relaxation want no more children; those
+    still catching up at the base date carry its window into the run.
+    """
+    young = np.flatnonzero(exact_age[women] < _oldest_by_rules(scenario))  # as `_birth_histories` was told
+    ids = women[young]
+    only_child, spouse = columns["only_child"], columns["spouse"][ids]
+    mothers = Women(exact_age[ids], columns["residence"][ids], histories.birth_ages[young, 0], histories.boys[young],
+                    only_child[ids], (spouse >= 0) & only_child[np.maximum(spouse, 0)], columns["intention"][ids])
+    rates, base = Rates.from_scenario(scenario, marriage_ages), base_date(scenario)
+    sample = _level_sample(scenario, rng, mothers)
+    solved = None if sample is mothers else solve_levels(scenario, rates, rng, base, sample)
+    later = draw_later_births(scenario, rates, rng, base, mothers, None if solved is None else solved.levels)
+    later = later if solved is None else replace(later, problems=solved.problems)
+    histories.birth_ages[young, 1:] = later.birth_ages
+    columns["intention"][ids[later.gave_up]] = GAVE_UP
+    columns["catch_up"] = np.zeros(len(columns["sex"]), np.int8)
+    columns["catch_up"][ids] = later.catch_up
+    return History(scenario, rates, base, mothers, later)
+
+
+def _oldest_by_rules(scenario: Scenario) -> float:
+    """Women younger than this at the base date draw their later births by the rules (`sim.histories`): all who
+    were of childbearing age on the census day or after, whose births the census year's order ratios count."""
+    since_census = max(months_between(base_date(scenario), scenario.population.census_date), 0.0) / 12
+    return scenario.fertility.max_age + since_census
+
+
+def _level_sample(scenario: Scenario, rng, women: Women) -> Women:
+    """Women to solve the histories' levels on: `women`, or for a small population enough copies of them, each
+    with first births and wishes of her own, that the census year's births are counted on as many as
+    `_LEVEL_SAMPLE_WOMEN` (the levels are then as steady as a full district's)."""
+    copies = -(-_LEVEL_SAMPLE_WOMEN // max(len(women.age_years), 1))
+    if copies <= 1:
+        return women
+    index = np.tile(np.arange(len(women.age_years)), copies)
+    age, residence = women.age_years[index], women.residence[index]
+    fresh = _birth_histories(scenario, rng, age, base_date(scenario).year - np.floor(age).astype(int), residence,
+                             np.ones(len(index), bool))
+    return Women(age, residence, fresh.birth_ages[:, 0], fresh.boys, women.wife_only_child[index],
+                 women.husband_only_child[index], intention_ranks(rng, len(index)))
 
 
 def _youngest_cohort_marriage_ages(scenario: Scenario, rng, residence: int) -> np.ndarray:
     """Ages at first marriage of a sample of the youngest cohort row's women, from the history rules."""
     n = _MARRIAGE_SAMPLE
     birth_year = np.full(n, scenario.population.parity_progression[-1].born_until)
-    histories = _birth_histories(scenario, rng, np.full(n, 60.0), birth_year, np.full(n, residence))
+    histories = _birth_histories(scenario, rng, np.full(n, 60.0), birth_year, np.full(n, residence),
+                                 np.ones(n, bool))
     return histories.marriage_ages
 
 
@@ -207,7 +274,8 @@ def _married_share_by_age(scenario: Scenario, rng) -> np.ndarray:
     ages = np.repeat(np.arange(15, 50), _CALIBRATION_WOMEN_PER_AGE)
     exact = ages + rng.random(len(ages))
     residence = _draw_residence(scenario, rng, len(ages))
-    histories = _birth_histories(scenario, rng, exact, base_date(scenario).year - ages, residence)
+    histories = _birth_histories(scenario, rng, exact, base_date(scenario).year - ages, residence,
+                                 np.ones(len(ages), bool))
     married = _marital_status(scenario, rng, histories, exact) == MARRIED
     return married.reshape(-1, _CALIBRATION_WOMEN_PER_AGE).mean(axis=1)
 
@@ -245,6 +313,12 @@ class _Histories:
             "months_pregnant": np.where(pregnant, gestation + 1 - months_to_birth, 0).astype(np.int8),
         }
 
+    def thin_pregnancies(self, age: np.ndarray, gestation_months: int, keep: float, rng) -> None:
+        """Keep each pregnancy under way at age `age` with chance `keep`; the rest were never conceived."""
+        ahead = np.ceil((self.birth_ages - age[:, None]) * 12)
+        pregnant = (ahead > 0) & (ahead <= gestation_months)  # nan compares false
+        self.birth_ages[pregnant & (rng.random(self.birth_ages.shape) >= keep)] = np.nan
+
     def births_in(self, start: np.ndarray, end: np.ndarray, residence: np.ndarray) -> np.ndarray:
         """Births between ages `start` and `end` by residence (URBAN, RURAL) and order."""
         woman, order = np.nonzero((self.birth_ages > start[:, None]) & (self.birth_ages <= end[:, None]))
@@ -259,7 +333,14 @@ def _per_woman(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
     return functools.reduce(ufunc, values.T)
 
 
-def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
+def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: np.ndarray) -> _Histories:
+    """First births and marriages of women aged `age`, and the later births of those not `later_by_rules`.
+
+    Women whose childbearing is over take their second and third births from
+    the cohort parity progression ratios, at ages from the census pattern of
+    each order; for the others (`later_by_rules`) only the first birth is
+    drawn here, and the later ones by the engines' rules (`sim.histories`).
+    """
     p, f = scenario.population, scenario.fertility
     n = len(age)
     first = _by_cohort(p.parity_progression, birth_year, lambda row: (row.first, row.first))
@@ -269,17 +350,18 @@ def _birth_histories(scenario, rng, age, birth_year, residence) -> _Histories:
     reached = rng.random((n, 3)) < progress
     for order in (1, 2):  # no next birth without the previous one
         reached[:, order] &= reached[:, order - 1]
-
-    ages = np.empty((n, 3))
+    reached[later_by_rules, 1:] = False
+    ages = np.full((n, 3), np.nan)
     for res, rows in RESIDENCE_ROWS.items():
-        mine = residence == res
         pattern = census.mother_age_pattern(f.age_pattern_file, rows)
-        for order in range(3):
+        for order, who in ((0, np.ones(n, bool)), (1, ~later_by_rules), (2, ~later_by_rules)):
+            mine = who & (residence == res)
             ages[mine, order] = _draw_ages(rng, pattern[order], mine.sum())
+    done = ~later_by_rules
     for low, high in ((0, 1), (1, 2), (0, 1)):  # sorts each row, far faster than ages.sort(axis=1)
-        smaller = np.minimum(ages[:, low], ages[:, high])
-        ages[:, high] = np.maximum(ages[:, low], ages[:, high])
-        ages[:, low] = smaller
+        smaller = np.minimum(ages[done, low], ages[done, high])
+        ages[done, high] = np.maximum(ages[done, low], ages[done, high])
+        ages[done, low] = smaller
     ages += p.family_formation_delay_years
     spacing = (f.gestation_months + f.postpartum_months) / 12
     for order in (1, 2):

@@ -70,12 +70,21 @@ def test_shipped_experiments_load():
     variants = load_experiment(ROOT / "experiments" / "policy_variants.yaml")
     assert variants.kind == "variants" and len(variants.variants) == 5
     assert {str(v.scenario.policy.timeline) for v in variants.variants}.__len__() == 5
-    sweep = load_experiment(ROOT / "experiments" / "intention_sweep.yaml")
-    assert sweep.kind == "sweep" and [v.values["behaviour.second_child_intention"] for v in sweep.variants] == \
-        pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
-    # a residence pair takes the swept value for both residences
-    intention = sweep.variants[2].scenario.behaviour.second_child_intention
-    assert intention.urban == intention.rural == pytest.approx(0.3)
+    sweep = load_experiment(ROOT / "experiments" / "acting_share_sweep.yaml")
+    assert sweep.kind == "sweep" and [v.values["behaviour.catch_up.acting_share"] for v in sweep.variants] == \
+        pytest.approx([0.1, 0.3, 0.5, 0.7, 0.9])
+    assert sweep.variants[2].scenario.behaviour.catch_up.acting_share == pytest.approx(0.5)
+
+
+def test_a_residence_pair_takes_the_swept_value_for_both_residences(tmp_path):
+    file = write(tmp_path / "pair.yaml", f"""name: pair
+base: {SCENARIOS / 'heshan_universal_two_child.yaml'}
+sweep:
+  - input: behaviour.second_child_intention
+    values: [0.8, 0.9]
+""")
+    intention = load_experiment(file).variants[1].scenario.behaviour.second_child_intention
+    assert intention.urban == intention.rural == pytest.approx(0.9)
 
 
 def test_a_bad_override_names_the_experiment_file_and_line(tmp_path):
@@ -115,10 +124,10 @@ SMALL = ["--replicates", "4", "--population-size", "3000", "--seed", "3", "--job
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
-    file = write(folder / "sweep.yaml", f"""name: intention sweep
+    file = write(folder / "sweep.yaml", f"""name: backlog sweep
 base: {SCENARIOS / 'heshan_universal_two_child.yaml'}
 sweep:
-  - input: behaviour.second_child_intention
+  - input: behaviour.catch_up.acting_share
     values: [0.2, 0.8]
 """)
     assert main(["compare", str(file), "--out", str(folder / "out"), *SMALL]) == 0
@@ -127,7 +136,7 @@ sweep:
 
 def test_compare_writes_the_table_and_the_description(sweep):
     table = pd.read_csv(sweep / "comparison.csv")
-    assert list(table.variant) == ["v00", "v01"] and list(table["behaviour.second_child_intention"]) == [0.2, 0.8]
+    assert list(table.variant) == ["v00", "v01"] and list(table["behaviour.catch_up.acting_share"]) == [0.2, 0.8]
     for name in ("p_population_final", "p_growth_mean"):
         assert table.loc[0, f"diff_{name}"] == 0
         assert (table[f"{name}_low"] <= table[name]).all() and (table[name] <= table[f"{name}_high"]).all()
@@ -135,8 +144,8 @@ def test_compare_writes_the_table_and_the_description(sweep):
         assert difference == pytest.approx(table.loc[1, name] - table.loc[0, name])
         assert table.loc[1, f"diff_{name}_low"] <= difference <= table.loc[1, f"diff_{name}_high"]
     description = json.loads((sweep / "experiment.json").read_text())
-    assert description["kind"] == "sweep" and description["sweep"]["inputs"] == ["behaviour.second_child_intention"]
-    assert description["sweep"]["labels"] == ["second child intention"]
+    assert description["kind"] == "sweep" and description["sweep"]["inputs"] == ["behaviour.catch_up.acting_share"]
+    assert description["sweep"]["labels"] == ["acting share"]
     assert [v["directory"] for v in description["variants"]] == ["variants/v00", "variants/v01"]
     assert (sweep / "comparison.pdf").read_bytes().startswith(b"%PDF")
 
@@ -144,9 +153,9 @@ def test_compare_writes_the_table_and_the_description(sweep):
 def test_sweep_variants_share_every_other_draw(sweep):
     """Common random numbers: replicate r of each variant draws the same value of every input not swept."""
     low, high = (pd.read_csv(sweep / "variants" / name / "inputs.csv") for name in ("v00", "v01"))
-    assert not any(column.startswith("behaviour.second_child_intention") for column in low.columns)
+    assert not any(column.startswith("behaviour.catch_up.acting_share") for column in low.columns)
     pd.testing.assert_frame_equal(low, high)
-    # paired replicates: more mothers wanting a second child give more second births in every replicate
+    # paired replicates: more of the backlog acting gives more second births in every replicate
     second = [pd.read_csv(sweep / "variants" / name / "replicates.csv").groupby("replicate").births_order2.sum()
               for name in ("v00", "v01")]
     assert (second[1] > second[0]).all()

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sim import rules
-from sim.model import calibrate, conception_chances, conception_targets, women_who_may_conceive
+from sim.model import calibrate, conception_chances, first_birth_targets, women_who_may_conceive
 from sim.population import FEMALE
 from sim.scenario import Regime
 from sim.synthesis import life_tables
@@ -69,14 +69,30 @@ def test_no_woman_may_marry_above_the_bound(rates, months):
     assert chance.max() == bound and 0 < bound < 0.5
 
 
-def test_those_who_want_a_third_child_want_a_second(rates):
-    intention = np.arange(256)
+def test_those_who_want_a_third_child_want_a_second_and_a_wish_given_up_wants_nothing(rates):
+    drawn = np.arange(rules.GAVE_UP)  # every rank a woman may be drawn
     for residence in (0, 1):
-        res = np.full(256, residence)
-        second = rules.wants_next_child(rates, np.ones(256, int), intention, res)
-        third = rules.wants_next_child(rates, np.full(256, 2), intention, res)
+        res = np.full(len(drawn), residence)
+        second = rules.wants_next_child(rates, np.ones(len(drawn), int), drawn, res)
+        third = rules.wants_next_child(rates, np.full(len(drawn), 2), drawn, res)
         assert np.all(second[third]) and third.sum() < second.sum()
-        assert np.all(rules.wants_next_child(rates, np.zeros(256, int), intention, res))
+        assert np.all(rules.wants_next_child(rates, np.zeros(len(drawn), int), drawn, res))
+        gave_up = np.full(4, rules.GAVE_UP)
+        assert not rules.wants_next_child(rates, np.arange(4), gave_up, np.full(4, residence)).any()
+
+
+def test_intention_shares_are_the_scenarios(base_scenario, rates):
+    """`second_child_intention` of drawn ranks want a second child, and `third_child_intention` of those a third."""
+    b = base_scenario.behaviour
+    ranks = rules.intention_ranks(np.random.default_rng(2), 200_000)
+    for res, name in enumerate(("urban", "rural")):
+        second, third = getattr(b.second_child_intention, name), getattr(b.third_child_intention, name)
+        wants_second = rules.wants_next_child(rates, np.ones(len(ranks), int), ranks, np.full(len(ranks), res))
+        wants_third = rules.wants_next_child(rates, np.full(len(ranks), 2), ranks, np.full(len(ranks), res))
+        # ranks are whole numbers: a share is met to within one rank in GAVE_UP, plus the binomial error
+        tolerance = 1 / rules.GAVE_UP + 4 * np.sqrt(0.25 / len(ranks))
+        assert wants_second.mean() == pytest.approx(second, abs=tolerance)
+        assert wants_third.mean() == pytest.approx(second * third, abs=tolerance)
 
 
 @given(compliance=st.floats(0, 0.999), deterrence=st.floats(0, 1), collection=st.floats(0, 0.999))
@@ -89,27 +105,42 @@ def test_full_compliance_means_no_births_outside_the_rules():
     assert rules.out_of_policy_factor(1.0, 0.5, 0.76) == 0
 
 
-def test_catch_up_fades_from_the_start_age_to_none_at_the_end_age(rates):
-    start, end = rates.catch_up_fade_ages
-    rate = rules.catch_up_rate(rates, np.array([20, start, (start + end) / 2, end, 49]))
-    np.testing.assert_allclose(rate * rates.catch_up_months, [1, 1, 0.5, 0, 0])
+def test_catching_up_multiplies_the_rate_within_the_rules_so_it_keeps_the_age_shape_of_fecundity(rates):
+    """A woman catching up conceives at her own in-policy rate times the multiplier: no flat extra rate, none
+    after the fecund ages, and nothing extra outside the rules."""
+    ages = np.arange(15, 55)
+    n = len(ages)
+    common = dict(age_years=ages, wants=np.ones(n, bool))
+    for eligible in (True, False):
+        usual = rules.relative_conception_rate(rates, eligible=np.full(n, eligible), catching_up=np.zeros(n, bool),
+                                               **common)
+        catching = rules.relative_conception_rate(rates, eligible=np.full(n, eligible), catching_up=np.ones(n, bool),
+                                                  **common)
+        factor = rates.catch_up_multiplier if eligible else 1.0
+        np.testing.assert_allclose(catching, usual * factor)
+        np.testing.assert_allclose(catching / catching[5], rates.fecundity_by_age[ages] / rates.fecundity_by_age[20])
 
 
-def test_calibrated_scales_give_the_target_conceptions(base_scenario, base_synthesis, rates):
+def test_first_births_are_calibrated_to_the_base_year_and_later_orders_take_the_histories_levels(
+        base_scenario, base_synthesis, rates):
     pop = base_synthesis.population
     regime = base_scenario.policy.regime_on(base_synthesis.base_date)
-    target = conception_targets(base_scenario, base_synthesis)
-    calibrated = calibrate(rates, pop, regime, target)
+    open_windows = np.array([False, *(base_synthesis.base_date < end for end in base_synthesis.catch_up_ends)])
+    calibrated = calibrate(rates, pop, regime, base_synthesis, open_windows)
     women = women_who_may_conceive(pop, calibrated)
-    rate, exposure = conception_chances(pop, women, calibrated, regime, months=1)
+    rate, exposure = conception_chances(pop, women, calibrated, regime, 1, open_windows)
     expected = rules.conception_probability(rate, exposure)
-    parity, residence = pop.parity[women], pop.residence[women]
-    order = np.minimum(parity, 2)
+    first = women[pop.parity[women] == 0]
+    target = first_birth_targets(base_synthesis)
+    level = base_synthesis.births_against_history
     for res in (0, 1):
-        for o in range(3):
-            cell = expected[(residence == res) & (order == o)].sum()
-            assert cell == pytest.approx(target[res, o], rel=1e-9)
-    assert target.sum() * 12 == pytest.approx(base_scenario.population.births_per_year)
+        cell = expected[(pop.parity[women] == 0) & (pop.residence[women] == res)].sum()
+        assert cell == pytest.approx(target[res, 0], rel=1e-9)
+        assert target[res, 0] == pytest.approx(base_synthesis.births_last_year[res, 0] * level / 12)
+    assert len(first) > 0
+    np.testing.assert_allclose(calibrated.scale[:, 1:], base_synthesis.history_levels * level)
+    # the scenario's births a year set the level: the history's base year is rescaled to it
+    assert level * base_synthesis.births_last_year.sum() == pytest.approx(base_scenario.population.births_per_year)
 
 
 @pytest.mark.parametrize("regime", list(Regime))
@@ -118,10 +149,11 @@ def test_no_woman_may_conceive_above_the_bound_of_her_residence_and_order(base_s
                                                                          regime, months):
     """The engine skips working out the chance of women whose draw is above the bound: it must hold for all."""
     pop = base_synthesis.population.copy()
-    pop.catching_up[:] = True  # the most a woman's rate can be
-    calibrated = calibrate(rates, pop, regime, conception_targets(base_scenario, base_synthesis))
+    pop.catch_up[:] = 1  # catching up in an open window: the most a woman's rate can be
+    everyone_catching_up = np.array([False, True])
+    calibrated = calibrate(rates, pop, regime, base_synthesis, everyone_catching_up)
     women = women_who_may_conceive(pop, calibrated)
-    rate, exposure = conception_chances(pop, women, calibrated, regime, months)
+    rate, exposure = conception_chances(pop, women, calibrated, regime, months, everyone_catching_up)
     chance = rules.conception_probability(rate, exposure)
     bound = rules.conception_probability_bound(calibrated, months)
     order = np.minimum(pop.parity[women], rules.ORDERS - 1)

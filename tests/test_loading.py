@@ -18,7 +18,7 @@ def test_a_distribution_in_a_variant_replaces_the_base_distribution(tmp_path):
 def test_a_mapping_without_dist_adjusts_the_base_distribution(tmp_path):
     variant = _write(tmp_path, "v.yaml", f"extends: {BASE}\nbehaviour:\n  compliance: {{mean: 0.7}}\n")
     compliance = load_scenario(variant).behaviour.compliance
-    assert (compliance.dist, compliance.mean, compliance.sd) == ("beta", 0.7, 0.05)
+    assert (compliance.dist, compliance.mean, compliance.sd) == ("beta", 0.7, 0.12)  # the base's sd kept
 
 
 def test_data_paths_are_relative_to_the_file_that_sets_them(tmp_path):

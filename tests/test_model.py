@@ -7,6 +7,8 @@ times the t quantile, at its degrees of freedom, of the two-sided chance that
 a normal falls four standard deviations out (6e-5). With few replicates the
 estimated error is itself uncertain, which the t quantile allows for.
 """
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from sim.indicators import INDICATORS, YearTally
 from sim.model import ErhaiModel
 from sim.population import FEMALE
 from sim.reference import ReferenceModel
+from sim.scenario import ByOrder
 from sim.streams import replicate_seed, streams
 from sim.synthesis import life_tables, synthesize
 
@@ -166,3 +169,33 @@ def test_reference_model_agrees_with_the_fast_engine(universal, small_base):
     reference = totals(runs(universal, small_base, 24, engine=ReferenceModel, seed=99))
     for column in fast:
         assert_same_mean(fast[column], reference[column], column)
+
+
+def test_the_catch_up_ends_with_its_window(universal, small_base):
+    """A relaxation's backlog catches up only while its window is open; after it, its women conceive at the
+    in-policy rate like anyone else (the old catch-up never ended)."""
+    catch_up = universal.behaviour.catch_up.model_copy(update={"window_months": 12.0})
+    scenario = with_changes(universal, behaviour={"catch_up": catch_up})
+    model = ErhaiModel(scenario, small_base, streams(replicate_seed(2016, 7)))
+    open_by_month = []
+    while model.date < dt.date(2018, 1, 1):
+        model.step()
+        open_by_month.append((model.date, model.catch_up_open[-1]))
+    assert len(model.backlogs) == 1 and model.backlogs[0].released.sum() > 0
+    assert all(is_open == (day <= dt.date(2017, 1, 1)) for day, is_open in open_by_month)
+    assert model.catch_up_ends[-1] == dt.date(2016, 1, 1) + dt.timedelta(days=round(12 * 365.25 / 12))
+
+
+def test_each_orders_rates_follow_its_trend_from_the_base_date(universal, small_base):
+    trend = ByOrder(first=-0.05, second=0.02, third_plus=0.0)
+    model = ErhaiModel(with_changes(universal, fertility={"trend_per_year": trend}), small_base,
+                       streams(replicate_seed(2016, 8)))
+    calibrated = model.calibrated_scale.copy()
+    factors = []
+    while not model.finished:
+        model.step()
+        if model.date.month == 2:  # the year's rates, set when it opened
+            factors.append(model.rates.scale / calibrated)
+    years = np.arange(len(factors)) + 0.5  # each year's middle, from the base date
+    expected = np.exp(np.array([-0.05, 0.02, 0.0])[None, :] * years[:, None])
+    np.testing.assert_allclose(np.array(factors), np.broadcast_to(expected[:, None, :], (len(years), 2, 3)))

@@ -75,7 +75,7 @@ def test_intention_classes_behave_alike(projection):
     rates = projection.rates
     classes = intention_classes(rates)
     assert sum(share for _, share in classes) == pytest.approx(1)
-    bounds = [low for low, _ in classes] + [256]
+    bounds = [low for low, _ in classes] + [rules.GAVE_UP]  # drawn ranks; a wish given up is a class of its own
     for (low, _), high in zip(classes, bounds[1:]):
         for parity in range(4):
             for residence in (0, 1):

@@ -111,7 +111,7 @@ def runs(tmp_path_factory):
             "nested": run(UNIVERSAL, root / "nested", "--parameter-draws", "3", "--replicates-per-draw", "2",
                           replicates=None),
             **{f"compliance {value:g}": run(sweep_scenario(root, value), root / f"compliance_{value:g}", replicates=3,
-                                            size=2000) for value in (0.7, 0.85, 1.0)}}
+                                            size=2000) for value in (0.1, 0.3, 0.5)}}
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +130,9 @@ def variants_experiment(runs, tmp_path_factory):
 def sweep_experiment(runs, tmp_path_factory):
     return write_experiment(tmp_path_factory.mktemp("experiments") / "compliance", {
         f"c{value:g}": (f"compliance {value:g}", runs[f"compliance {value:g}"], {"behaviour.compliance": value})
-        for value in (0.7, 0.85, 1.0)},
+        for value in (0.1, 0.3, 0.5)},
         kind="sweep", sweep={"inputs": ["behaviour.compliance"],
-                             "crossing_50": {"p_population_final": 0.8, "p_growth_mean": None}})
+                             "crossing_50": {"p_population_final": 0.4, "p_growth_mean": None}})
 
 
 # ---------------------------------------------------------------- helpers
@@ -254,13 +254,13 @@ def test_variants_comparison_has_three_pages(variants_experiment):
 def test_sweep_comparison_adds_the_curves_with_the_crossing(sweep_experiment):
     assert pdf_pages(write_comparison_report(sweep_experiment)) == SWEEP_PAGES
     sweep_page = comparison_report_figures(sweep_experiment)[-1]
-    assert "50% at 0.8" in page_text(sweep_page)
+    assert "50% at 0.4" in page_text(sweep_page)
 
 
 def test_a_two_input_sweep_draws_one_curve_per_value_of_the_second(runs, tmp_path):
     variants = {f"v{i}": (f"variant {i}", runs[f"compliance {compliance:g}"],
                           {"behaviour.compliance": compliance, "behaviour.second_child_intention.rural": rural})
-                for i, (compliance, rural) in enumerate([(0.7, 0.7), (1.0, 0.7), (0.7, 0.9), (1.0, 0.9)])}
+                for i, (compliance, rural) in enumerate([(0.1, 0.7), (0.5, 0.7), (0.1, 0.9), (0.5, 0.9)])}
     experiment = write_experiment(tmp_path / "two", variants, kind="sweep", sweep={
         "inputs": ["behaviour.compliance", "behaviour.second_child_intention.rural"],
         "crossing_50": {"p_population_final": None, "p_growth_mean": None}})

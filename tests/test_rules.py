@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from sim.rules import eligible_for_next_birth, looks_at_couple, male_birth_probability
+from sim.rules import eligible_for_next_birth, in_backlog, looks_at_couple, male_birth_probability
 from sim.scenario import Regime
 
 INTERVAL = 48
@@ -88,3 +88,37 @@ def test_regimes_are_nested_from_strictest_to_none(couples):
 def test_sex_ratio_at_birth_by_order():
     p = male_birth_probability(np.array([0, 1, 2, 5]), (120.0, 128.0, 178.0))
     assert p == pytest.approx([120 / 220, 128 / 228, 178 / 278, 178 / 278])
+
+
+# couple, months since the last birth, wants the next, pregnant: whether selective -> universal releases her
+BACKLOG = {
+    "urban, one son, child five years old, wants a second": (COUPLES["urban, one son"], 60, True, False, True),
+    "the same, child a few months old (would not have had the next yet)": (COUPLES["urban, one son"], 8, True, False,
+                                                                         False),
+    "the same, does not want a second": (COUPLES["urban, one son"], 60, False, False, False),
+    "the same, pregnant already": (COUPLES["urban, one son"], 60, True, True, False),
+    "rural, one son, child three years old": (COUPLES["rural, one son"], 36, True, False, True),
+    "rural, one daughter, waiting out the interval (allowed soon anyway)": (
+        COUPLES["rural, one daughter, too soon"], 30, True, False, False),
+    "rural, one daughter, interval passed (allowed already)": (
+        COUPLES["rural, one daughter, interval passed"], 60, True, False, False),
+    "urban, wife only child (allowed since 2014)": (COUPLES["urban, wife only child"], 60, True, False, False),
+    "no child yet (always allowed)": (COUPLES["married, no child yet"], -1, True, False, False),
+    "two children (universal two-child allows no third)": (COUPLES["rural, two daughters"], 60, True, False, False),
+}
+
+
+def test_the_backlog_a_relaxation_releases_is_the_wish_the_old_rules_blocked():
+    names = list(BACKLOG)
+    couples = _columns([BACKLOG[name][0] for name in names])
+    couples["months_since_birth"] = np.array([BACKLOG[name][1] for name in names])
+    released = in_backlog(U2, S2, wants=np.array([BACKLOG[name][2] for name in names]),
+                          pregnant=np.array([BACKLOG[name][3] for name in names]), min_months_since_birth=24,
+                          rural_daughter_min_interval_months=INTERVAL, **couples)
+    assert dict(zip(names, released.tolist())) == {name: BACKLOG[name][4] for name in names}
+
+
+def test_a_tightening_releases_nobody():
+    couples = _columns(COUPLES.values())
+    assert not in_backlog(R1, NO, wants=np.ones(len(COUPLES), bool), pregnant=np.zeros(len(COUPLES), bool),
+                          min_months_since_birth=0, rural_daughter_min_interval_months=INTERVAL, **couples).any()

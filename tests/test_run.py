@@ -1,7 +1,9 @@
 """One replicate (sim.run)."""
 import numpy as np
+import pytest
 
 from sim.distributions import central
+from sim.errors import ImplausibleInputs
 from sim.loading import load_scenario
 from sim.run import run_replicate
 from tests.conftest import UNIVERSAL
@@ -17,3 +19,29 @@ def test_quick_runs_simulate_the_same_fraction_of_each_drawn_district():
     base = np.array([r.pyramids[r.pyramids.year == r.pyramids.year.min()].people.sum() for r in replicates])
     assert np.ptp(drawn) > 5000  # the draws differ, and so must the simulated sizes
     np.testing.assert_allclose(base, fraction * drawn, atol=1)  # to a whole person
+
+
+def compliance_scenario(tmp_path, compliance: str):
+    path = tmp_path / "compliance.yaml"
+    path.write_text(f"extends: {UNIVERSAL}\nbehaviour:\n  compliance: {compliance}\n")
+    return load_scenario(path)
+
+
+def test_a_scenario_whose_calibration_is_implausible_is_refused_naming_its_inputs(tmp_path):
+    """The old prior's compliance of 0.85 leaves so few births outside the rules that the census year's second
+    and third births would need in-policy rates above the first-birth rate: refused, not run."""
+    scenario = compliance_scenario(tmp_path, "0.85")
+    with pytest.raises(ImplausibleInputs) as refused:
+        run_replicate(scenario, 7, 0, population_size=20_000, central_inputs=True)
+    message = str(refused.value)
+    assert "above the first-birth rate" in message and "behaviour.compliance" in message
+
+
+def test_implausible_draws_are_drawn_again_so_every_replicate_runs_plausible_inputs(tmp_path):
+    """A prior reaching into implausible compliance: those draws are set aside and drawn again, so the
+    replicates that run have compliance where the calibration holds, and the count of redraws is kept."""
+    scenario = compliance_scenario(tmp_path, "{dist: uniform, low: 0.0, high: 0.95}")
+    replicates = [run_replicate(scenario, 11, number, population_size=20_000) for number in range(8)]
+    compliance = np.array([r.inputs["behaviour.compliance"] for r in replicates])
+    assert sum(r.redraws for r in replicates) > 0
+    assert compliance.max() < 0.85  # above it the calibration fails (the test above)

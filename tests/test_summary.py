@@ -92,7 +92,7 @@ def test_indicator_mean_and_quantiles():
 def test_summary_is_plain_json():
     summary = summarize(HAND_BUILT.assign(tfr=np.nan), CAPS)
     assert json.loads(json.dumps(summary, allow_nan=False)) == summary
-    assert set(summary) == {"replicates", "years", "caps", "indicators", "variance_decomposition"}
+    assert set(summary) == {"replicates", "years", "caps", "indicators", "variance_decomposition", "input_redraws"}
     assert summary["replicates"] == 4 and summary["years"] == [2015, 2021]
     assert set(summary["indicators"]) == {"population_end", "natural_growth_permille", "tfr"}
     assert summary["variance_decomposition"] is None
