@@ -189,45 +189,26 @@ def _schema(args) -> None:
         print(text, end="")
 
 
-def _population(args) -> None:
-    from sim.indicators import population_summary
+def _population(args) -> int:
+    from sim.base import base_summary
     from sim.inputs import realize
     from sim.loading import load_scenario
     from sim.synthesis import synthesize
 
     scenario, _ = realize(load_scenario(args.file))
     seed = scenario.ensemble.seed if args.seed is None else args.seed
-    synthesis = synthesize(scenario, np.random.default_rng(seed), args.population_size)
-    summary = population_summary(synthesis.population)
-    births = synthesis.births_last_year.sum(axis=0)
-    summary["births_last_12_months"] = {"total": int(births.sum()), "order1": int(births[0]),
-                                        "order2": int(births[1]), "order3plus": int(births[2])}
-    summary["age_factors"] = {f"{low}-{low + 4}": round(float(synthesis.age_factors[low: low + 5].mean()), 3)
-                              for low in range(15, 65, 5)}
-    summary["base_date"] = synthesis.base_date.isoformat()
-    summary["base_year_rates_permille"] = _base_year_rates(scenario, synthesis)
+    summary = base_summary(scenario, synthesize(scenario, np.random.default_rng(seed), args.population_size), seed)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         _print_population(summary)
-
-
-def _base_year_rates(scenario, synthesis) -> dict[str, float]:
-    """Crude rates of the year before the base date: the scenario's births a year (the level every engine is
-    calibrated to) and the deaths the life tables of that year give at the base population's ages."""
-    from sim.indicators import expected_deaths_in_a_year
-    from sim.synthesis import life_tables
-
-    pop, p = synthesis.population, scenario.population
-    tables = life_tables(scenario, synthesis.base_date.year + 0.5)
-    deaths = expected_deaths_in_a_year(pop, {sex: table.qx for sex, table in tables.items()})
-    births = p.births_per_year * len(pop) / p.size
-    return {name: round(1000 * value / len(pop), 2)
-            for name, value in (("birth_rate", births), ("death_rate", deaths), ("natural_growth", births - deaths))}
+    for problem in summary["problems"]:
+        print(f"erhai: implausible at the central inputs: {problem}", file=sys.stderr)
+    return EXIT_USER_ERROR if summary["problems"] else 0
 
 
 def _print_population(s: dict) -> None:
-    births, rates = s["births_last_12_months"], s["base_year_rates_permille"]
+    births, rates, later = s["births_last_12_months"], s["base_year_rates_permille"], s["later_births"]
     lines = [
         f"Base population on {s['base_date']}",
         f"  size                     {s['size']:>10,}",
@@ -238,8 +219,6 @@ def _print_population(s: dict) -> None:
         f"  sex ratio (M per 100 F)  {s['sex_ratio']:>10.1f}",
         f"  urban hukou              {s['urban_share']:>10.2%}",
         f"  pregnant women           {s['pregnant_women']:>10,}",
-        f"  births, last 12 months   {births['total']:>10,}  (order 1: {births['order1'] / births['total']:.1%}, "
-        f"2: {births['order2'] / births['total']:.1%}, 3+: {births['order3plus'] / births['total']:.1%})",
         f"  base year per mille      births {rates['birth_rate']:.2f}, deaths {rates['death_rate']:.2f}, "
         f"natural growth {rates['natural_growth']:.2f}  (the scenario's births a year; deaths at these ages "
         "by the life table)",
@@ -248,12 +227,41 @@ def _print_population(s: dict) -> None:
         "  people against the census shape (calibrated to the married women 15-49, keeping the 15-64 share):",
         "    " + ", ".join(f"{band} x{factor:.2f}" for band, factor in s["age_factors"].items()),
         "",
-        "Women 15-49 by parity",
-        f"  {'age':<8}" + "".join(f"{p:>9}" for p in ("0", "1", "2", "3+")),
+        "Births of the histories (later births drawn by the rules of the past)",
+        f"  last 12 months           {births['total']:>10,}  (order 1: {births['order1'] / births['total']:.1%}, "
+        f"2: {births['order2'] / births['total']:.1%}, 3+: {births['order3plus'] / births['total']:.1%}); "
+        f"the scenario's births a year set the run's level: x{later['scenario_births_against_histories']:.2f}",
+        "  census year, births per first birth (the census's):",
+        *(f"    {residence:<6} second {ratios['second']:.3f} ({ratios['census_second']:.3f}), "
+          f"third {ratios['third']:.3f} ({ratios['census_third']:.3f})"
+          for residence, ratios in later["census_year_per_first_birth"].items()),
+        "  monthly conception rate within the rules at the peak ages, wanting women: " + "; ".join(
+            f"{residence} second {rate['second']:.3f}, third {rate['third']:.3f}"
+            for residence, rate in later["monthly_rates_within_the_rules"].items()),
+        "",
+        "Mothers 15-49 by years free to act on a wish for a second child",
+        f"  {'':<7}{'years':<7}{'mothers':>9}{'with 2':>9}{'with 1':>9}{'of those, want 2':>18}",
     ]
+    for row in s["second_child_wishes"]:
+        wanting = f"{row['one_child_wanting'] / row['one_child']:.0%}" if row["one_child"] else "-"
+        lines.append(f"  {row['residence']:<7}{row['years_free']:<7}{row['mothers']:>9,}{row['second_child']:>9,}"
+                     f"{row['one_child']:>9,}{wanting:>18}")
+    lines += ["", *_backlog_lines(s["backlog"]), "", "Women 15-49 by parity",
+              f"  {'age':<8}" + "".join(f"{p:>9}" for p in ("0", "1", "2", "3+"))]
     for group, row in s["women_15_49_by_parity"].items():
         lines.append(f"  {group:<8}" + "".join(f"{row[p]:>9,}" for p in ("0", "1", "2", "3+")))
     print("\n".join(lines))
+
+
+def _backlog_lines(backlog: dict | None) -> list[str]:
+    if backlog is None:
+        return ["Backlog: no change of rules in the period"]
+    groups = list(next(iter(backlog["by_residence_and_age"].values())))
+    return [f"Backlog the rules of {backlog['date']} ({backlog['regime']}) release: {backlog['released']:,} women "
+            f"(wanting a third: {backlog['wanting_a_third']:,}), of whom {backlog['acting']:,} act on the wish",
+            f"  {'age':<8}" + "".join(f"{group:>8}" for group in groups),
+            *(f"  {residence:<8}" + "".join(f"{count:>8,}" for count in by_age.values())
+              for residence, by_age in backlog["by_residence_and_age"].items())]
 
 
 KEY_INDICATORS = ("population_end", "births", "deaths", "natural_growth_permille", "tfr", "srb")

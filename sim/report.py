@@ -1,8 +1,8 @@
 """PDF reports for planners, built only from the files a run (or an experiment) left on disk.
 
 `write_run_report(run_dir)` writes run_dir/report.pdf: the answer, then one idea
-per page (population, natural growth, births, pyramids, age structure, which
-inputs matter). `write_comparison_report(experiment_dir)` writes
+per page (population, natural growth, births, the backlog a relaxation
+releases, pyramids, age structure, which inputs matter). `write_comparison_report(experiment_dir)` writes
 experiment_dir/comparison.pdf for the variants of an `erhai compare` experiment.
 
 Both write under a temporary name and rename, like every run file, and give the
@@ -36,7 +36,7 @@ from sim.sensitivity import headline_outcomes, prcc
 from sim.summary import headline_sentences
 
 REPORT, COMPARISON = "report.pdf", "comparison.pdf"
-RUN_FILES = ("summary.json", "replicates.csv", "inputs.csv", "pyramids.csv")
+RUN_FILES = ("summary.json", "replicates.csv", "inputs.csv", "pyramids.csv", "backlogs.csv")
 AGE_GROUPS = {"share_0_14": (0, 15), "share_15_64": (15, 65), "share_65plus": (65, np.inf)}
 AGE_TITLES = {"share_0_14": "Children (aged 0-14)", "share_15_64": "Working age (15-64)",
               "share_65plus": "Older people (65 and over)"}
@@ -64,6 +64,7 @@ class Run:
     replicates: pd.DataFrame  # replicate, year, indicators: the simulated years only
     inputs: pd.DataFrame
     pyramids: pd.DataFrame
+    backlogs: pd.DataFrame  # each relaxation's backlog by replicate (`sim.model.Backlog.rows`)
 
     @property
     def seed(self) -> int:
@@ -108,7 +109,7 @@ def read_run(path: Path) -> Run:
         raise UserError(f"{path}: missing {', '.join(missing)}; was it written by an older erhai run?")
     return Run(path, manifest, directory.scenario(), json.loads((path / "summary.json").read_text()),
                pd.read_csv(path / "replicates.csv"), pd.read_csv(path / "inputs.csv"),
-               pd.read_csv(path / "pyramids.csv"))
+               pd.read_csv(path / "pyramids.csv"), pd.read_csv(path / "backlogs.csv"))
 
 
 def base_indicators(pyramids: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -398,6 +399,60 @@ def births_page(run: Run) -> Figure:
     return figure
 
 
+def backlog_page(run: Run) -> Figure:
+    """Who a relaxation of the rules in the run releases: the backlog's size and ages."""
+    figure = page("The backlog: women the old rules held back from a child they want",
+                  "At a relaxation, the women who want their next child, are allowed it now and would never have "
+                  "been, and whose last child is old enough that they would have had it by now. Bars: median of "
+                  f"{run.count} runs; lines: where the middle 80% fall.")
+    if run.backlogs.empty:
+        note(figure.add_subplot(), "No relaxation of the rules in this run, so no backlog is released.")
+        return figure
+    first = run.backlogs[run.backlogs["date"] == run.backlogs["date"].min()]
+    figure.set_layout_engine("none")  # a chart and a column of text, placed
+    ax = figure.add_axes((0.07, 0.12, 0.5, 0.68))
+    groups = sorted(first["age_group"].unique())
+    by_group = {what: first.groupby(["replicate", "age_group"])[what].sum().unstack("age_group")[groups]
+                for what in ("released", "acting")}
+    positions = np.arange(len(groups))
+    for offset, (what, words, colour) in zip((-0.2, 0.2), (("released", "in the backlog", PALETTE[0]),
+                                                           ("acting", "acting on the wish", PALETTE[2]))):
+        table = by_group[what]
+        ax.bar(positions + offset, table.median(), width=0.4, color=colour, label=words)
+        ax.vlines(positions + offset, table.quantile(0.1), table.quantile(0.9), color="black", linewidth=1)
+    ax.set_xticks(positions, [_age_group_label(group, last=False) for group in groups])
+    ax.set_xlabel("age of the woman (years)")
+    ax.set_ylabel("women")
+    thousands_separated(ax)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=BODY_SIZE - 1)
+    text_column(figure, 0.62, 0.80, 0.35, "In numbers", _backlog_lines(run, first))
+    return figure
+
+
+def _backlog_lines(run: Run, first: pd.DataFrame) -> list[str]:
+    totals = first.groupby("replicate")[["released", "acting"]].sum()
+    by_residence = first.groupby(["replicate", "residence"])["released"].sum().unstack("residence")
+    older = first[first["age_group"] >= 35].groupby("replicate")["released"].sum() / totals["released"]
+    catch_up = run.scenario.behaviour.catch_up
+
+    def spread(values: pd.Series) -> str:
+        return f"{values.median():,.0f} (80% of runs {values.quantile(0.1):,.0f}-{values.quantile(0.9):,.0f})"
+
+    regime = Regime(first["regime"].iloc[0])
+    return [
+        f"From {first['date'].iloc[0]} ({REGIME_WORDS[regime]}): {spread(totals['released'])} women.",
+        *(f"  - {residence}: {by_residence[residence].median():,.0f}" for residence in ("urban", "rural")
+          if residence in by_residence),
+        f"Of them {older.median():.0%} are 35 or older, where fecundity falls fast.",
+        f"Acting on the wish: {spread(totals['acting'])}; the others give it up "
+        f"(the acting share: {describe(catch_up.acting_share)}).",
+        f"Those acting conceive at their usual rate within the rules times a catch-up multiplier "
+        f"({describe(catch_up.hazard_multiplier)}) while a window is open ({describe(catch_up.window_months)} "
+        "months), then at the usual rate: the backlog is finite.",
+    ]
+
+
 def pyramid_page(run: Run) -> Figure:
     start, end = run.pyramid(run.base_year), run.pyramid(run.final_year)
     widest = max(start.max().max(), end.max().max())
@@ -491,7 +546,7 @@ def _tornado_or_note(ax, inputs: pd.DataFrame, outcome: pd.Series, scenario: Sce
 
 
 RUN_PAGES: tuple[Callable[[Run], Figure], ...] = (answer_page, population_page, growth_page, births_page,
-                                                  pyramid_page, age_structure_page, drivers_page)
+                                                  backlog_page, pyramid_page, age_structure_page, drivers_page)
 
 
 def run_report_figures(run_dir: Path) -> list[Figure]:

@@ -30,11 +30,23 @@ def test_population_reports_the_base_years_crude_rates(capsys):
     assert rates["natural_growth"] == pytest.approx(rates["birth_rate"] - rates["death_rate"], abs=0.011)
 
 
+def test_population_reports_the_backlog_of_the_next_relaxation(capsys):
+    assert main(["population", str(UNIVERSAL), "--json", "--population-size", "20000"]) == 0
+    backlog = json.loads(capsys.readouterr().out)["backlog"]
+    assert (backlog["date"], backlog["regime"]) == ("2016-01-01", "universal_two_child")
+    by_age = backlog["by_residence_and_age"]
+    assert sum(sum(ages.values()) for ages in by_age.values()) == pytest.approx(backlog["released"], abs=2)
+    assert 0 < backlog["acting"] < backlog["released"]
+    assert by_age["urban"]["15-19"] == 0  # nobody's child is old enough and her wish blocked that young
+    assert main(["population", str(BASE), "--json", "--population-size", "20000"]) == 0
+    assert json.loads(capsys.readouterr().out)["backlog"] is None  # the base scenario changes no rule
+
+
 def test_population_table_names_each_figure(capsys):
     assert main(["population", str(BASE), "--population-size", "20000"]) == 0
     out = capsys.readouterr().out
     for label in ("size", "aged 65+", "married women 15-49", "sex ratio", "urban hukou", "Women 15-49 by parity",
-                  "base year per mille"):
+                  "base year per mille", "years free to act", "census year, births per first birth", "Backlog"):
         assert label in out
 
 

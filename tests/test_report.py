@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 SCENARIOS = ROOT / "scenarios"
 UNIVERSAL = SCENARIOS / "heshan_universal_two_child.yaml"
 SELECTIVE = SCENARIOS / "heshan_selective_two_child.yaml"
-RUN_PAGES, VARIANTS_PAGES, SWEEP_PAGES = 7, 3, 4
+RUN_PAGES, VARIANTS_PAGES, SWEEP_PAGES = 8, 3, 4
 PROBABILITIES = {"p_population_final": ("population", "p_exceed_final"),
                  "p_population_any_year": ("population", "p_exceed_any_year"),
                  "p_growth_mean": ("natural_growth", "p_exceed_mean"),
@@ -285,3 +285,9 @@ def test_every_page_draws_on_agg_with_no_text_over_text(run_figures, runs, varia
     for number, figure in enumerate(pages, start=1):
         assert isinstance(figure.canvas, FigureCanvasAgg)
         assert overlapping_texts(figure) == [], f"page {number}: {figure.texts[0].get_text()}"
+
+
+def test_the_backlog_page_says_who_a_relaxation_releases_and_when_none_does(runs):
+    universal = page_text(run_report_figures(runs["universal"])[4])
+    assert "From 2016-01-01 (universal two-child" in universal and "Acting on the wish" in universal
+    assert "No relaxation of the rules in this run" in page_text(run_report_figures(runs["selective"])[4])

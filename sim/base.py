@@ -1,0 +1,87 @@
+"""What a scenario's base population is: the summary `erhai population` prints.
+
+Beyond its size and structure (`sim.indicators.population_summary`): the
+base year's crude rates, how the histories of later births were drawn and
+whether they meet the census, the one-child mothers' wish for a second child
+by the years they were free to act on it, and the backlog the scenario's next
+relaxation of the rules releases.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.histories import census_order_ratios
+from sim.indicators import expected_deaths_in_a_year, population_summary
+from sim.model import ErhaiModel
+from sim.scenario import Scenario
+from sim.streams import replicate_seed, streams
+from sim.synthesis import Synthesis, life_tables
+
+RESIDENCES = ("urban", "rural")
+
+
+def base_summary(scenario: Scenario, synthesis: Synthesis, seed: int) -> dict:
+    """Everything `erhai population` reports, as plain JSON-ready values; `seed` seeds the engine that finds the
+    backlog (and judges the calibration)."""
+    summary = population_summary(synthesis.population)
+    births = synthesis.births_last_year.sum(axis=0)
+    summary["births_last_12_months"] = {"total": int(births.sum()), "order1": int(births[0]),
+                                        "order2": int(births[1]), "order3plus": int(births[2])}
+    summary["age_factors"] = {f"{low}-{low + 4}": round(float(synthesis.age_factors[low: low + 5].mean()), 3)
+                              for low in range(15, 65, 5)}
+    summary["base_date"] = synthesis.base_date.isoformat()
+    summary["base_year_rates_permille"] = base_year_rates(scenario, synthesis)
+    summary["later_births"] = later_births(scenario, synthesis)
+    summary["second_child_wishes"] = synthesis.history.second_child_wishes().to_dict(orient="records")
+    model = ErhaiModel(scenario, synthesis, streams(replicate_seed(seed, 0)))
+    summary["problems"] = model.problems
+    summary["backlog"] = first_backlog(scenario, model)
+    return summary
+
+
+def base_year_rates(scenario: Scenario, synthesis: Synthesis) -> dict[str, float]:
+    """Crude rates of the year before the base date, per mille: the scenario's births a year (the level every
+    engine runs at) and the deaths the life tables of that year give at the base population's ages."""
+    pop, p = synthesis.population, scenario.population
+    tables = life_tables(scenario, synthesis.base_date.year + 0.5)
+    deaths = expected_deaths_in_a_year(pop, {sex: table.qx for sex, table in tables.items()})
+    births = p.births_per_year * len(pop) / p.size
+    return {name: round(1000 * value / len(pop), 2)
+            for name, value in (("birth_rate", births), ("death_rate", deaths), ("natural_growth", births - deaths))}
+
+
+def later_births(scenario: Scenario, synthesis: Synthesis) -> dict:
+    """How the histories drew the later births: the levels solved, the census year they meet, the base year."""
+    census = synthesis.births_census_year
+    return {
+        "monthly_rates_within_the_rules": {
+            residence: {"second": round(float(synthesis.history_levels[res, 0]), 4),
+                        "third": round(float(synthesis.history_levels[res, 1]), 4)}
+            for res, residence in enumerate(RESIDENCES)},
+        "census_year_per_first_birth": {
+            residence: {"second": round(float(census[res, 1] / census[res, 0]), 3),
+                        "third": round(float(census[res, 2] / census[res, 0]), 3),
+                        "census_second": round(float(ratios[1]), 3), "census_third": round(float(ratios[2]), 3)}
+            for (res, residence), ratios in zip(enumerate(RESIDENCES), census_order_ratios(scenario))},
+        "base_year_births_of_the_histories": int(synthesis.births_last_year.sum()),
+        "scenario_births_against_histories": round(synthesis.births_against_history, 3),
+    }
+
+
+def first_backlog(scenario: Scenario, model: ErhaiModel) -> dict | None:
+    """The backlog of the first change of rules in the period, found by running the engine up to it."""
+    changes = sorted(day for day in scenario.policy.timeline if day >= scenario.period.start)
+    if not changes:
+        return None
+    while not model.backlogs and not model.finished and model.date <= changes[0]:
+        model.step()
+    backlog = model.backlogs[0]
+    groups = [f"{low}-{low + 4}" for low in range(15, 50, 5)]
+    return {
+        "date": backlog.date.isoformat(), "regime": backlog.regime.value,
+        "released": int(round(backlog.released.sum())), "acting": int(round(backlog.acting.sum())),
+        "by_residence_and_age": {residence: dict(zip(groups, np.round(backlog.released[res].sum(axis=0)).astype(int)
+                                                     .tolist()))
+                                 for res, residence in enumerate(RESIDENCES)},
+        "wanting_a_third": int(round(backlog.released[:, 1].sum())),
+    }
