@@ -28,16 +28,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from sim import rules
+from sim import census, rules
 from sim.scenario import Regime, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
-_LEVEL_GRID = 48  # levels tried from the smallest up, so the smallest that meets a target is found
+_LEVEL_GRID = 12  # levels tried from the smallest up, so the smallest that meets a target is found
 # A target missed at natural fecundability by no more than this many standard errors of its count (Poisson) is
 # missed by the chance of which women a small population holds, not by the inputs.
 _SAMPLING_ERRORS = 3.0
@@ -160,12 +161,17 @@ def _pieces(women: Candidates, rates: rules.Rates, past: Past, until: float) -> 
     start = np.maximum(women.last_birth + rates.postpartum_months, turns(low))
     end = np.minimum(until, turns(high))
     fecundity_changes = np.flatnonzero(np.diff(rates.fecundity_by_age)) + 1
-    moments = np.column_stack([
-        start, end, *(turns(age) for age in fecundity_changes), *(np.full(n, t) for t in past.starts),
-        women.last_birth + rates.rural_daughter_min_interval_months,
-        *(np.full(n, when + shift) for when, _, _ in past.changes if when < until
-          for shift in (0.0, past.window_months))])
-    return np.sort(np.clip(moments, start[:, None], np.maximum(start, end)[:, None]), axis=1), start, end
+    shared = [t for t in past.starts] + [when + shift for when, _, _ in past.changes if when < until
+                                         for shift in (0.0, past.window_months)]  # the same moment for everyone
+    moments = np.empty((n, 3 + len(fecundity_changes) + len(shared)))
+    moments[:, 0], moments[:, 1] = start, end
+    moments[:, 2] = women.last_birth + rates.rural_daughter_min_interval_months
+    moments[:, 3: 3 + len(fecundity_changes)] = (fecundity_changes[None, :] - women.age_years[:, None]) * 12
+    moments[:, 3 + len(fecundity_changes):] = shared
+    np.maximum(moments, start[:, None], out=moments)
+    np.minimum(moments, np.maximum(start, end)[:, None], out=moments)
+    moments.sort(axis=1)
+    return moments, start, end
 
 
 def _middles(times: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,10 +246,14 @@ def solve_level(exposure: Exposure, residence: np.ndarray, births_wanted: np.nda
         if births_wanted[res] <= 0:
             continue
         grid = np.geomspace(rates.natural_fecundability * 1e-4, rates.natural_fecundability, _LEVEL_GRID)
-        above = next((i for i, k in enumerate(grid) if gap(k) >= 0), None)
+        # the whole grid at once (one call on women x levels), then the root between its first crossing and the
+        # level before it
+        gaps = (np.exp(-np.outer(start, grid)) - np.exp(-np.outer(end, grid))).sum(axis=0) - births_wanted[res]
+        crossing = np.flatnonzero(gaps >= 0)
+        above = crossing[0] if len(crossing) else None
         if above is None:
             level[res] = grid[-1]
-            if -gap(grid[-1]) > _SAMPLING_ERRORS * np.sqrt(births_wanted[res]):
+            if -gaps[-1] > _SAMPLING_ERRORS * np.sqrt(births_wanted[res]):
                 problems.append(f"the census year's {'urban' if res == 0 else 'rural'} {_ORDER_WORDS[order]} births "
                                 f"({births_wanted[res]:.0f} here) need a conception rate above natural fecundability "
                                 f"({rates.natural_fecundability:g} a month): too few women want them or have them "
@@ -347,14 +357,15 @@ def census_year(scenario: Scenario, base: dt.date) -> tuple[float, float]:
 
 def census_order_ratios(scenario: Scenario) -> np.ndarray:
     """Births of each order per first birth in the census year, by residence (rows) and order 1, 2, 3+."""
-    from sim import census
-    from sim.rules import RESIDENCE_ROWS
+    return _census_order_ratios(scenario.fertility.order_shares_file, scenario.fertility.order_shares_area).copy()
 
-    f = scenario.fertility
+
+@lru_cache(maxsize=8)
+def _census_order_ratios(path, area: str) -> np.ndarray:
     ratios = np.zeros((2, 3))
-    for res, rows in RESIDENCE_ROWS.items():
-        births = sum(census.births_by_order(f.order_shares_file, f.order_shares_area, row)[["male", "female"]]
-                     .sum(axis=1).to_numpy() for row in rows)
+    for res, rows in rules.RESIDENCE_ROWS.items():
+        births = sum(census.births_by_order(path, area, row)[["male", "female"]].sum(axis=1).to_numpy()
+                     for row in rows)
         ratios[res] = births / births[0]
     return ratios
 
