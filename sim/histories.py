@@ -1,6 +1,6 @@
 """Second and third births of women of childbearing age, drawn with the engines' own rules over their past.
 
-A woman under the fecund maximum age at the base date conceives her next
+A woman of childbearing age on the census day or after conceives her next
 child at the rate the engines use (`sim.rules.conception_rate`):
 
     level[residence, order] x fecundity(age) x wants x policy x catch-up,
@@ -18,9 +18,10 @@ back are the backlog (`rules.in_backlog`), and a relaxation before the base
 date (the selective two-child rules of 2014) releases it as a relaxation in
 the run will: some give their wish up, the rest act on it faster for a while.
 
-The level of each order and residence is solved so that the births of the
-census year have the census's order shares. The base year's births by order
-are then an outcome of the history, and the engines calibrate to them.
+The level of each order and residence is solved so that the census year's
+births of that order per first birth are the census's. The base year's births
+by order are then an outcome of the history, and the engines go on at the
+same levels (`sim.model.calibrate`).
 
 Times are months before the base date (the past is negative).
 """
@@ -110,7 +111,8 @@ class Exposure:
 
     def draw(self, level: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Each woman's conception time (nan if none before the base date)."""
-        target = rng.standard_exponential(len(level)) / level
+        with np.errstate(divide="ignore"):  # a level of nought (no births wanted): never
+            target = rng.standard_exponential(len(level)) / level
         piece = (self.cumulative < target[:, None]).sum(axis=1) - 1
         conceived = piece < self.rate.shape[1]
         rows = np.flatnonzero(conceived)
@@ -161,8 +163,8 @@ def _pieces(women: Candidates, rates: rules.Rates, past: Past, until: float) -> 
     start = np.maximum(women.last_birth + rates.postpartum_months, turns(low))
     end = np.minimum(until, turns(high))
     fecundity_changes = np.flatnonzero(np.diff(rates.fecundity_by_age)) + 1
-    shared = [t for t in past.starts] + [when + shift for when, _, _ in past.changes if when < until
-                                         for shift in (0.0, past.window_months)]  # the same moment for everyone
+    shared = [*past.starts, *(when + shift for when, _, _ in past.changes if when < until
+                                           for shift in (0.0, past.window_months))]  # the same for everyone
     moments = np.empty((n, 3 + len(fecundity_changes) + len(shared)))
     moments[:, 0], moments[:, 1] = start, end
     moments[:, 2] = women.last_birth + rates.rural_daughter_min_interval_months
@@ -235,31 +237,27 @@ def solve_level(exposure: Exposure, residence: np.ndarray, births_wanted: np.nda
     could, the level is that most plausible one and what is wrong is added to `problems`.
     """
     before, after = (exposure.at(when - gestation_months) for when in window)
+    grid = np.geomspace(rates.natural_fecundability * 1e-4, rates.natural_fecundability, _LEVEL_GRID)
     level = np.zeros(2)
-    for res in (0, 1):
+    for res in np.flatnonzero(births_wanted > 0):
         mine = (residence == res) & (after > before)  # the others cannot conceive in the window at any level
         start, end = before[mine], after[mine]
 
-        def gap(k: float) -> float:
-            return float((np.exp(-k * start) - np.exp(-k * end)).sum()) - births_wanted[res]
+        def gap(k):
+            return (np.exp(-np.multiply.outer(start, k)) - np.exp(-np.multiply.outer(end, k))).sum(axis=0) \
+                - births_wanted[res]
 
-        if births_wanted[res] <= 0:
+        crossing = np.flatnonzero(gap(grid) >= 0)  # the whole grid in one call, from the smallest level up
+        if len(crossing):
+            above = crossing[0]
+            level[res] = grid[0] if above == 0 else brentq(gap, grid[above - 1], grid[above], xtol=1e-10)
             continue
-        grid = np.geomspace(rates.natural_fecundability * 1e-4, rates.natural_fecundability, _LEVEL_GRID)
-        # the whole grid at once (one call on women x levels), then the root between its first crossing and the
-        # level before it
-        gaps = (np.exp(-np.outer(start, grid)) - np.exp(-np.outer(end, grid))).sum(axis=0) - births_wanted[res]
-        crossing = np.flatnonzero(gaps >= 0)
-        above = crossing[0] if len(crossing) else None
-        if above is None:
-            level[res] = grid[-1]
-            if -gaps[-1] > _SAMPLING_ERRORS * np.sqrt(births_wanted[res]):
-                problems.append(f"the census year's {'urban' if res == 0 else 'rural'} {_ORDER_WORDS[order]} births "
-                                f"({births_wanted[res]:.0f} here) need a conception rate above natural fecundability "
-                                f"({rates.natural_fecundability:g} a month): too few women want them or have them "
-                                f"outside the rules ({_inputs(order)})")
-            continue
-        level[res] = grid[0] if above == 0 else brentq(gap, grid[above - 1], grid[above], xtol=1e-10)
+        level[res] = grid[-1]
+        if -gap(grid[-1]) > _SAMPLING_ERRORS * np.sqrt(births_wanted[res]):
+            problems.append(f"the census year's {'urban' if res == 0 else 'rural'} {_ORDER_WORDS[order]} births "
+                            f"({births_wanted[res]:.0f} here) need a conception rate above natural fecundability "
+                            f"({rates.natural_fecundability:g} a month): too few women want them or have them "
+                            f"outside the rules ({_inputs(order)})")
     return level
 
 

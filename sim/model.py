@@ -3,8 +3,9 @@
 One step covers `period.time_step_months` months. Within a step, from the
 state at its start:
 
-1. the policy regime of the step's first day; women who become eligible
-   when it changes and want the child start catching up;
+1. the policy regime of the step's first day; when it relaxes the rules,
+   the backlog it releases (`rules.in_backlog`) splits into those who act on
+   their wish, catching up while the window is open, and those who give it up;
 2. conceptions among married, non-pregnant women of childbearing age;
 3. first marriages of single women, to unmarried men of their residence;
 4. the clock moves on (ages, months since birth, months of pregnancy);
@@ -148,6 +149,12 @@ class DistrictModel(mesa.Model):
         self.tally = YearTally(self.date.year, start)
         years = self.date.year - self.scenario.period.start.year + 0.5
         self.rates = rules.trended(self.rates, self.calibrated_scale, years)
+
+    def _apply_policy(self, regime: Regime) -> None:
+        raise NotImplementedError
+
+    def _advance(self, months: int) -> None:
+        raise NotImplementedError
 
     def _open_windows(self) -> np.ndarray:
         """Whether each catch-up window is open on the current date, by a woman's `catch_up` (0: none)."""

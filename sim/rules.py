@@ -126,11 +126,11 @@ def intention_ranks(rng: np.random.Generator, count: int) -> np.ndarray:
 # where `wants` is her latent intention for the next child (always for a
 # first), `policy` is 1 within the rules and the out-of-policy factor
 # outside them, `catch-up` is the scenario's multiplier for a woman a
-# relaxation released (`in_backlog`) while its window is open and 1 otherwise,
-# and the scales are calibrated so that under the rules in force at the base
-# date conceptions run at the base year's births. The same rates, integrated
-# over each woman's past, drew the base population's later births
-# (`sim.histories`).
+# relaxation released (`in_backlog`) while its window is open and 1 otherwise.
+# The same rates, integrated over each woman's past, drew the base
+# population's later births (`sim.histories`); the first-birth scales are
+# calibrated to the base year's first births and the later orders go on at the
+# histories' levels (`sim.model.calibrate`).
 
 ORDERS = 3  # birth orders 1, 2, 3+
 
@@ -308,23 +308,23 @@ def implausible_scales(rates: Rates, births: np.ndarray) -> list[str]:
     No rate may pass natural fecundability, the monthly chance of conceiving of
     couples who do not contracept; and no woman is keener on a second or third
     child than women are on their first, so neither may pass the first-birth
-    rate of her residence. A scale is calibrated to the base year's `births`
-    of its cell (residence, order), a count with a relative error of about
-    1/sqrt(births), so it is held implausible only when it passes a limit by
-    more than three of those.
+    rate of her residence. A scale rests on the base year's `births` of its
+    cell (residence, order), a count with a relative error of about
+    1/sqrt(births) (and a ratio of two scales on both counts), so a limit is
+    held passed only by more than three of those errors.
     """
     problems = []
+    counts = np.maximum(births, 1)
     for res, residence in enumerate(_RESIDENCE_NAMES):
         first = rates.scale[res, 0]
         for order in range(ORDERS):
-            scale = rates.scale[res, order] / (1 + 3 / np.sqrt(max(births[res, order], 1)))
-            if scale > rates.natural_fecundability:
-                problems.append(f"the {residence} {_ORDER_NAMES[order]}-birth rate within the rules, "
-                                f"{rates.scale[res, order]:.3f} a month, is above natural fecundability "
-                                f"({rates.natural_fecundability:g})")
-            elif order and scale > first:
-                problems.append(f"the {residence} {_ORDER_NAMES[order]}-birth rate within the rules, "
-                                f"{rates.scale[res, order]:.3f} a month, is above the first-birth rate ({first:.3f})")
+            scale = rates.scale[res, order]
+            if scale > rates.natural_fecundability * (1 + 3 / np.sqrt(counts[res, order])):
+                problems.append(f"the {residence} {_ORDER_NAMES[order]}-birth rate within the rules, {scale:.3f} a "
+                                f"month, is above natural fecundability ({rates.natural_fecundability:g})")
+            elif order and scale > first * (1 + 3 * np.sqrt(1 / counts[res, order] + 1 / counts[res, 0])):
+                problems.append(f"the {residence} {_ORDER_NAMES[order]}-birth rate within the rules, {scale:.3f} a "
+                                f"month, is above the first-birth rate ({first:.3f})")
     return problems
 
 

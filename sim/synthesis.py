@@ -4,22 +4,24 @@
    forward to the base date with the life table; the cohorts born since the
    census come from the births a year; then each broad age group (0-14,
    15-64, 65+) is scaled to the calibration shares. Counts are exact, not drawn.
-2. Residence and only-child status are drawn by birth cohort.
-3. Each woman gets a birth history: whether she has a first, second and third
-   birth (cohort parity progression ratios), at mothers' ages drawn from the
-   census age pattern of each order, moved by the scenario's family-formation
-   delay. Births already conceived at the base date are pregnancies.
-4. First marriage precedes the first birth by a drawn interval.
-5. Married women are linked to husbands of their residence at the drawn age gap.
+2. Residence, only-child status and the latent wish for children are drawn.
+3. Each woman gets a first birth (cohort progression ratio, at an age from the
+   census pattern moved by the scenario's family-formation delay), and first
+   marriage precedes it by a drawn interval. Women past childbearing at the
+   census take their second and third births from the cohort ratios too.
+4. Married women are linked to husbands of their residence at the drawn age gap.
+5. The other women's second and third births are drawn by the engines' rules
+   over their past, from their wishes (`sim.histories`). Births already
+   conceived at the base date are pregnancies, thinned to the scenario's
+   births a year.
 
-The provincial shape has more people of childbearing age than the plan's
-counts allow: at these marriage ages it gives about 184,000 married women
-15-49, not 165,000 (the plan's area leaves out the development zones, where
-young adults go). So ages 15-64 are reweighted by the least distorting
-factors that meet the married-women target and keep the 15-64 share (see
-`age_factors`): the ages where most people are married women lose the most,
-and the ages with none (15-19, 50-64) take up the difference together,
-rather than one band taking it all.
+The provincial shape has more married women of childbearing age than the
+plan's 165,000 at these marriage ages (the plan's area leaves out the
+development zones, where young adults go). So ages 15-64 are reweighted by the
+least distorting factors that meet the married-women target and keep the
+15-64 share (see `age_factors`): the ages where most people are married women
+lose the most, and the ages with none (15-19, 50-64) take up the difference
+together, rather than one band taking it all.
 
 The scenario passed in must be realized (see `sim.inputs.realize`): every
 uncertain input a number.
@@ -31,7 +33,6 @@ import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
-
 from scipy.optimize import brentq
 
 from sim import census
@@ -190,7 +191,7 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     columns["spouse"] = _link_husbands(scenario, rng, columns, exact_age)
     columns["intention"] = intention_ranks(rng, len(sex))
     marriage_ages = np.stack([_youngest_cohort_marriage_ages(scenario, rng, res) for res in (URBAN, RURAL)])
-    history = _later_births(scenario, rng, histories, women, columns, exact_age, marriage_ages)
+    history = _later_births(scenario, rng, histories, women, columns, exact_age, marriage_ages, shaped * factors)
     later = history.later
     births = histories.births_in(exact_age[women] - 1, exact_age[women], residence[women])
     census_end = exact_age[women] + months_between(p.census_date, base_date(scenario)) / 12
@@ -207,7 +208,7 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
 
 
 def _later_births(scenario: Scenario, rng, histories: "_Histories", women: np.ndarray, columns: dict[str, np.ndarray],
-                  exact_age: np.ndarray, marriage_ages: np.ndarray) -> History:
+                  exact_age: np.ndarray, marriage_ages: np.ndarray, expected: np.ndarray) -> History:
     """Draw the second and third births of the women of childbearing age into `histories` (`sim.histories`).
 
     Those who gave up their wish at a relaxation want no more children; those
@@ -219,7 +220,7 @@ def _later_births(scenario: Scenario, rng, histories: "_Histories", women: np.nd
     mothers = Women(exact_age[ids], columns["residence"][ids], histories.birth_ages[young, 0], histories.boys[young],
                     only_child[ids], (spouse >= 0) & only_child[np.maximum(spouse, 0)], columns["intention"][ids])
     rates, base = Rates.from_scenario(scenario, marriage_ages), base_date(scenario)
-    sample = _level_sample(scenario, rng, mothers)
+    sample = _level_sample(scenario, rng, mothers, expected)
     solved = None if sample is mothers else solve_levels(scenario, rates, rng, base, sample)
     later = draw_later_births(scenario, rates, rng, base, mothers, None if solved is None else solved.levels)
     later = later if solved is None else replace(later, problems=solved.problems)
@@ -237,19 +238,26 @@ def _oldest_by_rules(scenario: Scenario) -> float:
     return scenario.fertility.max_age + since_census
 
 
-def _level_sample(scenario: Scenario, rng, women: Women) -> Women:
-    """Women to solve the histories' levels on: `women`, or for a small population enough copies of them, each
-    with first births and wishes of her own, that the census year's births are counted on as many as
-    `_LEVEL_SAMPLE_WOMEN` (the levels are then as steady as a full district's)."""
-    copies = -(-_LEVEL_SAMPLE_WOMEN // max(len(women.age_years), 1))
-    if copies <= 1:
+def _level_sample(scenario: Scenario, rng, women: Women, expected: np.ndarray) -> Women:
+    """Women to solve the histories' levels on: `women`, or for a small population `_LEVEL_SAMPLE_WOMEN` women of
+    the district's expected structure (`expected`: people by sex and age), with histories and wishes of their
+    own, so that a quick run's levels are as steady as a full district's and do not follow the chance of which
+    few women it holds. Their husbands' only-child status is drawn from the cohort of men of the mean age gap."""
+    n = _LEVEL_SAMPLE_WOMEN
+    if len(women.age_years) >= n:
         return women
-    index = np.tile(np.arange(len(women.age_years)), copies)
-    age, residence = women.age_years[index], women.residence[index]
-    fresh = _birth_histories(scenario, rng, age, base_date(scenario).year - np.floor(age).astype(int), residence,
-                             np.ones(len(index), bool))
-    return Women(age, residence, fresh.birth_ages[:, 0], fresh.boys, women.wife_only_child[index],
-                 women.husband_only_child[index], intention_ranks(rng, len(index)))
+    p = scenario.population
+    oldest = _oldest_by_rules(scenario)
+    years = np.arange(int(np.ceil(oldest)))
+    weights = expected[FEMALE, years] * np.clip(oldest - years, 0, 1)  # the oldest year only in part
+    age = np.minimum(rng.choice(years, n, p=weights / weights.sum()) + rng.random(n), oldest - 1e-9)
+    residence = _draw_residence(scenario, rng, n)
+    birth_year = base_date(scenario).year - np.floor(age).astype(int)
+    gap = round(scenario.marriage.husband_age_gap_mean_years)
+    wife, husband = (rng.random(n) < _pick(_by_cohort(p.only_child_share, born, lambda row: (row.urban, row.rural)),
+                                           residence) for born in (birth_year, birth_year - gap))
+    fresh = _birth_histories(scenario, rng, age, birth_year, residence, np.ones(n, bool))
+    return Women(age, residence, fresh.birth_ages[:, 0], fresh.boys, wife, husband, intention_ranks(rng, n))
 
 
 def _youngest_cohort_marriage_ages(scenario: Scenario, rng, residence: int) -> np.ndarray:
@@ -343,36 +351,45 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
     """
     p, f = scenario.population, scenario.fertility
     n = len(age)
+    ages = np.full((n, 3), np.nan)
     first = _by_cohort(p.parity_progression, birth_year, lambda row: (row.first, row.first))
-    second = _by_cohort(p.parity_progression, birth_year, lambda row: (row.second.urban, row.second.rural))
-    third = _by_cohort(p.parity_progression, birth_year, lambda row: (row.third.urban, row.third.rural))
-    progress = np.stack([_pick(first, residence), _pick(second, residence), _pick(third, residence)], axis=1)
-    reached = rng.random((n, 3)) < progress
+    has_first = rng.random(n) < _pick(first, residence)
+    done = np.flatnonzero(~later_by_rules)  # their later births from the cohort ratios, here
+    later = [_pick(_by_cohort(p.parity_progression, birth_year[done], getter), residence[done]) for getter in
+             (lambda row: (row.second.urban, row.second.rural), lambda row: (row.third.urban, row.third.rural))]
+    reached = np.column_stack([has_first[done], *(rng.random((2, len(done))) < np.array(later))])
     for order in (1, 2):  # no next birth without the previous one
         reached[:, order] &= reached[:, order - 1]
-    reached[later_by_rules, 1:] = False
-    ages = np.full((n, 3), np.nan)
     for res, rows in RESIDENCE_ROWS.items():
         pattern = census.mother_age_pattern(f.age_pattern_file, rows)
-        for order, who in ((0, np.ones(n, bool)), (1, ~later_by_rules), (2, ~later_by_rules)):
-            mine = who & (residence == res)
-            ages[mine, order] = _draw_ages(rng, pattern[order], mine.sum())
-    done = ~later_by_rules
+        mine = residence == res
+        ages[mine, 0] = _draw_ages(rng, pattern[0], mine.sum())
+        done_here = done[mine[done]]
+        for order in (1, 2):
+            ages[done_here, order] = _draw_ages(rng, pattern[order], len(done_here))
+    histories = ages[done]
     for low, high in ((0, 1), (1, 2), (0, 1)):  # sorts each row, far faster than ages.sort(axis=1)
-        smaller = np.minimum(ages[done, low], ages[done, high])
-        ages[done, high] = np.maximum(ages[done, low], ages[done, high])
-        ages[done, low] = smaller
-    ages += p.family_formation_delay_years
+        smaller = np.minimum(histories[:, low], histories[:, high])
+        histories[:, high] = np.maximum(histories[:, low], histories[:, high])
+        histories[:, low] = smaller
     spacing = (f.gestation_months + f.postpartum_months) / 12
     for order in (1, 2):
-        ages[:, order] = np.maximum(ages[:, order], ages[:, order - 1] + spacing)
-    ages[~reached | (ages >= f.max_age)] = np.nan
+        histories[:, order] = np.maximum(histories[:, order], histories[:, order - 1] + spacing)
+    histories[~reached] = np.nan
+    ages[done] = histories
+    ages[:, 0] = np.where(has_first, ages[:, 0], np.nan)
+    ages += p.family_formation_delay_years
+    ages[ages >= f.max_age] = np.nan
+    # a woman past a later birth's age without the earlier one has neither (a first pushed past the fecund ages)
+    for order in (1, 2):
+        ages[np.isnan(ages[:, order - 1]), order] = np.nan
 
     srb = scenario.sex_ratio_at_birth
     boy_share = male_birth_probability(np.arange(3), (srb.first, srb.second, srb.third_plus))
-    notional_first = _draw_ages(rng, census.mother_age_pattern(f.age_pattern_file, ("all",))[0], n)
-    notional_first += p.family_formation_delay_years
-    first_age = np.where(np.isnan(ages[:, 0]), notional_first, ages[:, 0])
+    first_age = ages[:, 0].copy()
+    childless = np.flatnonzero(np.isnan(first_age))  # marry, if at all, as if to have a first child then
+    first_age[childless] = p.family_formation_delay_years + _draw_ages(
+        rng, census.mother_age_pattern(f.age_pattern_file, ("all",))[0], len(childless))
     marries = ~np.isnan(ages[:, 0]) | (rng.random(n) >= p.never_married_childless_share)
     interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(INTERVAL_SHAPE, 1 / INTERVAL_SHAPE, n)
     # conception, not birth, must follow marriage
@@ -387,6 +404,8 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
 def _by_cohort(rows, birth_year, getter) -> tuple[np.ndarray, np.ndarray]:
     """(urban, rural) values per person from cohort rows ordered by `born_until`; `getter` reads a row."""
     limits = np.array([row.born_until for row in rows])
+    if not len(birth_year):
+        return np.empty(0), np.empty(0)
     # the row of each birth year, looked up: much faster than a search per person
     first = birth_year.min()
     row_of_year = np.searchsorted(limits, np.arange(first, birth_year.max() + 1), side="left")

@@ -1,4 +1,6 @@
 """The hazards of sim.rules: exact identities first, then their calibration."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -199,3 +201,18 @@ def test_matching_is_the_queue_of_brides(brides, men, seed):
     matched = rules.match_husbands(wanted, men_ages, np.random.default_rng(seed), bride_market, men_market)
     queued = queued_husbands(wanted, men_ages, np.random.default_rng(seed), bride_market, men_market)
     np.testing.assert_array_equal(matched, queued)
+
+
+def test_implausible_scales_are_named_and_a_small_cell_is_given_its_counting_error(rates):
+    """A later order's in-policy rate above the first-birth rate is implausible, unless the base year's births
+    of the two cells are so few that their counting error covers the difference."""
+    scaled = replace(rates, scale=np.array([[0.05, 0.03, 0.02], [0.05, 0.08, 0.25]]))
+    many = np.full((2, 3), 10_000)
+    problems = rules.implausible_scales(scaled, many)
+    assert len(problems) == 2
+    assert "rural second-birth rate" in problems[0] and "above the first-birth rate" in problems[0]
+    assert "rural third-birth rate" in problems[1] and "natural fecundability" in problems[1]
+    # 3 births a cell: a ratio within 1 + 3 sqrt(2/3) = 3.4 of the limit may be chance, five times may not
+    few = rules.implausible_scales(scaled, np.full((2, 3), 3))
+    assert len(few) == 1 and "rural third-birth rate" in few[0] and "above the first-birth rate" in few[0]
+    assert rules.implausible_scales(replace(rates, scale=np.array([[0.05, 0.03, 0.02]] * 2)), many) == []

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from sim import census
 from sim.indicators import age_structure, married_women_15_49, population_summary
 from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE
 from sim.histories import census_order_ratios
