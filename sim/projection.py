@@ -3,8 +3,10 @@
 A cohort-component projection at the engine's own resolution. The population
 is a table of distinct states (sex, age in months, residence, marital status,
 only-child status, parity, a son or not, months since the last birth, months
-pregnant, intention, catching up, and for a wife whether her husband is
-present and an only child), each with the expected number of people in it.
+pregnant, intention, the catch-up window she acts in, and for a wife whether
+her husband is present and an only child), each with the expected number of
+people in it. A relaxation of the rules splits each state of its backlog into
+those who act (in its window) and those who give their wish up.
 Every event of the engine's step (`sim.model.ErhaiModel`) splits a state into
 its outcomes by their probabilities, through the same functions of `sim.rules`,
 and identical states are merged after each step. The result is what the mean
