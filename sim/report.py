@@ -306,8 +306,18 @@ def _how_run(run: Run) -> list[str]:
         f"{run.count} runs (replicates) with seed {run.seed}; the same seed gives the same results.",
         f"Scenario file: {run.manifest['scenario_file']}.",
         f"Simulation engine: {settings['engine']}; Erhai {provenance['erhai']}{source}; finished {finished}.",
+        *_redraw_sentences(run),
         *variance_sentences(run),
     ]
+
+
+def _redraw_sentences(run: Run) -> list[str]:
+    redraws = run.summary.get("input_redraws", 0)
+    if not redraws:
+        return []
+    return [f"{redraws} draws of the uncertain inputs were set aside and drawn again: with them the base year could "
+            "not be reproduced at plausible birth rates (see the scenario's sources), so the inputs are the "
+            "scenario's ranges less those draws."]
 
 
 def population_page(run: Run) -> Figure:

@@ -1,4 +1,5 @@
 """The PDF reports: pages, words, determinism, refusals; every page drawn on Agg with no text on text."""
+import dataclasses
 import json
 import re
 import shutil
@@ -14,8 +15,8 @@ from matplotlib.text import Text
 from sim.charts import page
 from sim.cli import main
 from sim.errors import UserError
-from sim.report import (comparison_report_figures, input_label, run_report_figures, write_comparison_report,
-                        write_run_report)
+from sim.report import (answer_page, comparison_report_figures, input_label, read_run, run_report_figures,
+                        write_comparison_report, write_run_report)
 from sim.rundir import RunDirectory
 from sim.sensitivity import headline_outcomes
 from sim.summary import headline_sentences
@@ -291,3 +292,10 @@ def test_the_backlog_page_says_who_a_relaxation_releases_and_when_none_does(runs
     universal = page_text(run_report_figures(runs["universal"])[4])
     assert "From 2016-01-01 (universal two-child" in universal and "Acting on the wish" in universal
     assert "No relaxation of the rules in this run" in page_text(run_report_figures(runs["selective"])[4])
+
+
+def test_page_one_says_how_many_draws_of_the_inputs_were_set_aside(runs):
+    run = read_run(runs["universal"])
+    assert run.summary["input_redraws"] == 0 and "set aside" not in page_text(answer_page(run))
+    redrawn = dataclasses.replace(run, summary={**run.summary, "input_redraws": 3})
+    assert "3 draws of the uncertain inputs were set aside" in page_text(answer_page(redrawn))
