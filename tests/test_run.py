@@ -5,7 +5,11 @@ import pytest
 from sim.distributions import central
 from sim.errors import ImplausibleInputs
 from sim.loading import load_scenario
-from sim.run import run_replicate
+from sim.inputs import realize
+from sim.model import ErhaiModel
+from sim.run import _plausible_draw, population_fraction, run_replicate
+from sim.streams import replicate_seed, stream_seed, streams
+from sim.synthesis import synthesize
 from tests.conftest import UNIVERSAL
 
 
@@ -38,10 +42,19 @@ def test_a_scenario_whose_calibration_is_implausible_is_refused_naming_its_input
 
 
 def test_implausible_draws_are_drawn_again_so_every_replicate_runs_plausible_inputs(tmp_path):
-    """A prior reaching into implausible compliance: those draws are set aside and drawn again, so the
-    replicates that run have compliance where the calibration holds, and the count of redraws is kept."""
+    """A prior reaching into implausible compliance: a replicate whose first draw is implausible (its model
+    names problems) runs a later draw that is not, and says how many it set aside."""
     scenario = compliance_scenario(tmp_path, "{dist: uniform, low: 0.0, high: 0.95}")
-    replicates = [run_replicate(scenario, 11, number, population_size=20_000) for number in range(8)]
-    compliance = np.array([r.inputs["behaviour.compliance"] for r in replicates])
-    assert sum(r.redraws for r in replicates) > 0
-    assert compliance.max() < 0.85  # above it the calibration fails (the test above)
+    fraction = population_fraction(scenario, 20_000)
+    redrawn = 0
+    for number in range(8):
+        realized, drawn, redraws, model = _plausible_draw(scenario, 11, number, "fast", fraction, False)
+        assert model.problems == [] and run_replicate(scenario, 11, number, population_size=20_000).redraws == redraws
+        if redraws:
+            redrawn += 1
+            first, _ = realize(scenario, stream_seed(replicate_seed(11, number), "inputs"))
+            random_streams = streams(replicate_seed(11, number))
+            synthesis = synthesize(first, random_streams["synthesis"], fraction * first.population.size)
+            assert ErhaiModel(first, synthesis, random_streams).problems  # the draw set aside was implausible
+            assert drawn["behaviour.compliance"] != first.behaviour.compliance
+    assert redrawn > 0
