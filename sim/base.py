@@ -69,12 +69,14 @@ def later_births(scenario: Scenario, synthesis: Synthesis) -> dict:
 
 
 def first_backlog(scenario: Scenario, model: ErhaiModel) -> dict | None:
-    """The backlog of the first change of rules in the period, found by running the engine up to it."""
-    changes = sorted(day for day in scenario.policy.timeline if day >= scenario.period.start)
-    if not changes:
+    """The backlog of the first change of rules in the period (`Scenario.rule_changes`), found by running the
+    engine up to it."""
+    if not scenario.rule_changes:
         return None
-    while not model.backlogs and not model.finished and model.date <= changes[0]:
+    while not model.backlogs and not model.finished:
         model.step()
+    if not model.backlogs:  # a change in the last step's month is seen only after the period
+        return None
     backlog = model.backlogs[0]
     groups = [f"{low}-{low + 4}" for low in range(15, 50, 5)]
     return {

@@ -88,7 +88,8 @@ def run_ensemble(directory: RunDirectory, execution: Execution) -> dict:
     count = settings.replicates
     while True:
         _complete_replicates(directory, scenario, settings, count, execution)
-        summary = summarize(directory.yearly(count), caps, settings.replicates_per_draw, directory.redraws(count))
+        yearly, redraws = directory.yearly(count)
+        summary = summarize(yearly, caps, settings.replicates_per_draw, redraws)
         if _enough(summary, count, settings):
             break
         count = min(count + settings.replicates, settings.most_replicates)

@@ -72,7 +72,7 @@ class Past:
 
 @dataclass(frozen=True)
 class Candidates:
-    """Women at risk of their next birth of one order, with what the rules look at."""
+    """Women who want their next birth of one order, with what the rules look at (the others never have it)."""
 
     age_years: np.ndarray  # exact age at the base date
     residence: np.ndarray
@@ -81,7 +81,6 @@ class Candidates:
     wife_only_child: np.ndarray
     husband_only_child: np.ndarray
     last_birth: np.ndarray  # months before the base date
-    wants: np.ndarray
 
     def couple(self, index: np.ndarray, months_since_birth: np.ndarray, rates: rules.Rates) -> dict:
         """The keyword arguments of `rules.eligible_for_next_birth` for the women `index`."""
@@ -195,7 +194,7 @@ def _relaxations(women: Candidates, rates: rules.Rates, changes, start: np.ndarr
     everyone = np.arange(n)
     for when, old, new in changes:
         since = np.floor(when - women.last_birth).astype(int)
-        backlog = rules.in_backlog(new, old, wants=women.wants & (gave_up > when), pregnant=np.zeros(n, bool),
+        backlog = rules.in_backlog(new, old, wants=gave_up > when, pregnant=np.zeros(n, bool),
                                    min_months_since_birth=rates.catch_up_min_months_since_birth,
                                    **women.couple(everyone, since, rates)) & (start <= when) & (when < end)
         acts = rng.random(n) < rates.catch_up_acting_share
@@ -212,8 +211,7 @@ def _relative_rates(women: Candidates, rates: rules.Rates, past: Past, rows: np.
     catching_up = np.zeros(len(at), bool)
     for (when, _, _), act in zip(past.changes, acting):
         catching_up |= act[rows] & (when <= at) & (at < when + past.window_months)
-    wants = women.wants[rows] & (at < gave_up[rows])
-    return rules.relative_conception_rate(rates, age_years=age, wants=wants, eligible=eligible,
+    return rules.relative_conception_rate(rates, age_years=age, wants=at < gave_up[rows], eligible=eligible,
                                           catching_up=catching_up)
 
 
@@ -330,7 +328,7 @@ def _later_births(scenario: Scenario, rates: rules.Rates, rng: np.random.Generat
                                                  women.residence[mothers])]
         candidates = Candidates(women.age_years[at_risk], women.residence[at_risk], order - 1, sons[at_risk],
                                 women.wife_only_child[at_risk], women.husband_only_child[at_risk],
-                                last_birth[at_risk], np.ones(len(at_risk), bool))
+                                last_birth[at_risk])
         past_rates = exposure(candidates, rates, past, rng, until)
         if solving:
             levels[:, order - 2] = solve_level(past_rates, candidates.residence, wanted[:, order - 1], window,
@@ -373,7 +371,7 @@ def _inputs(order: int) -> str:
     return f"{wish}, behaviour.compliance, policy.penalty_deterrence, fertility.natural_fecundability"
 
 
-# bands of years free to act on a wish for a second child (`months_free_to_act`), for `second_child_wishes`
+# bands of years free to act on a wish for a second child (`months_free_to_act`), for `History.second_child_wishes`
 FREE_YEARS = (0, 1, 3, 6, 10, 50)
 
 
@@ -388,32 +386,28 @@ class History:
     later: LaterBirths
 
     def second_child_wishes(self) -> pd.DataFrame:
-        return second_child_wishes(self.scenario, self.rates, self.base, self.women, self.later)
+        """Mothers of childbearing age at the base date by residence and years they have been free to act on a
+        wish for a second child: how many there are, how many have had one, and of those still at one child how
+        many want one (`one_child_wanting`; `one_child_wanted` also counts those who gave the wish up at a
+        relaxation).
 
-
-def second_child_wishes(scenario: Scenario, rates: rules.Rates, base: dt.date, women: Women,
-                        later: LaterBirths) -> pd.DataFrame:
-    """Mothers of childbearing age at the base date by residence and years they have been free to act on a
-    wish for a second child: how many there are, how many have had one, and of those still at one child how
-    many want one (`one_child_wanting`; `one_child_wanted` also counts those who gave the wish up at a
-    relaxation).
-
-    Those who had a second child wanted one and the wish is drawn before the history, so among the one-child
-    mothers of a band with second-birth share P the share who wanted a second is (w - P) / (1 - P), w the
-    wish of all mothers: it falls with the years free to act.
-    """
-    mothers = np.flatnonzero((women.first_birth_age <= women.age_years) & (women.age_years < rates.fecund_ages[1]))
-    parity1 = Candidates(women.age_years[mothers], women.residence[mothers], 1, women.boys[mothers, 0].astype(int),
-                         women.wife_only_child[mothers], women.husband_only_child[mothers],
-                         (women.first_birth_age[mothers] - women.age_years[mothers]) * 12, np.ones(len(mothers), bool))
-    free = months_free_to_act(parity1, rates, Past.of(scenario, base)) / 12
-    second = later.birth_ages[mothers, 0] <= women.age_years[mothers]
-    wanted = rules.wants_next_child(rates, np.ones(len(mothers), int), women.intention[mothers],
-                                    women.residence[mothers])
-    table = pd.DataFrame({
-        "residence": np.where(women.residence[mothers] == 0, "urban", "rural"),
-        "years_free": pd.cut(free, FREE_YEARS, right=False, labels=[f"{a}-{b}" for a, b in
-                                                                     zip(FREE_YEARS, FREE_YEARS[1:])]),
-        "mothers": 1, "second_child": second, "one_child": ~second,
-        "one_child_wanted": ~second & wanted, "one_child_wanting": ~second & wanted & ~later.gave_up[mothers]})
-    return table.groupby(["residence", "years_free"], observed=False).sum().reset_index()
+        Those who had a second child wanted one and the wish is drawn before the history, so among the one-child
+        mothers of a band with second-birth share P the share who wanted a second is (w - P) / (1 - P), w the
+        wish of all mothers: it falls with the years free to act.
+        """
+        women, later, rates = self.women, self.later, self.rates
+        mothers = np.flatnonzero((women.first_birth_age <= women.age_years) & (women.age_years < rates.fecund_ages[1]))
+        parity1 = Candidates(women.age_years[mothers], women.residence[mothers], 1, women.boys[mothers, 0].astype(int),
+                             women.wife_only_child[mothers], women.husband_only_child[mothers],
+                             (women.first_birth_age[mothers] - women.age_years[mothers]) * 12)
+        free = months_free_to_act(parity1, rates, Past.of(self.scenario, self.base)) / 12
+        second = later.birth_ages[mothers, 0] <= women.age_years[mothers]
+        wanted = rules.wants_next_child(rates, np.ones(len(mothers), int), women.intention[mothers],
+                                        women.residence[mothers])
+        table = pd.DataFrame({
+            "residence": np.where(women.residence[mothers] == 0, "urban", "rural"),
+            "years_free": pd.cut(free, FREE_YEARS, right=False,
+                                 labels=[f"{a}-{b}" for a, b in zip(FREE_YEARS, FREE_YEARS[1:])]),
+            "mothers": 1, "second_child": second, "one_child": ~second,
+            "one_child_wanted": ~second & wanted, "one_child_wanting": ~second & wanted & ~later.gave_up[mothers]})
+        return table.groupby(["residence", "years_free"], observed=False).sum().reset_index()

@@ -164,7 +164,7 @@ class Projection(DistrictModel):
         # mesa wants a generator; the projection draws nothing from it
         super().__init__(scenario, synthesis, {"agents": np.random.default_rng(0)})
         self.codec = StateCodec(self.rates, self.months_per_step,
-                                relaxations_ahead=any(day >= scenario.period.start for day in scenario.policy.timeline))
+                                relaxations_ahead=bool(scenario.rule_changes))
         self.intention_classes = intention_classes(self.rates)
         self.husbands = Husbands()
         self.rows = self.codec.merge(base_rows(synthesis.population, self.intention_classes, self.codec,

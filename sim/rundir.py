@@ -90,14 +90,12 @@ class RunDirectory:
                                                                                     **part["inputs"]}]),
                 "pyramids": pd.DataFrame(part["pyramids"]), "backlogs": pd.DataFrame(part["backlogs"])}
 
-    def yearly(self, count: int) -> pd.DataFrame:
-        """The yearly indicators of replicates 0..count-1, in replicate order."""
-        return pd.concat([pd.DataFrame(json.loads(self._part_path(number).read_text())["yearly"])
-                          for number in range(count)], ignore_index=True)
-
-    def redraws(self, count: int) -> int:
-        """Draws of the inputs set aside as implausible, over replicates 0..count-1 (`run.run_replicate`)."""
-        return sum(json.loads(self._part_path(number).read_text())["redraws"] for number in range(count))
+    def yearly(self, count: int) -> tuple[pd.DataFrame, int]:
+        """The yearly indicators of replicates 0..count-1, in replicate order, and the draws of their inputs set
+        aside as implausible (`run.run_replicate`): what a summary needs, from one read of each part."""
+        parts = [json.loads(self._part_path(number).read_text()) for number in range(count)]
+        return (pd.concat([pd.DataFrame(part["yearly"]) for part in parts], ignore_index=True),
+                sum(part["redraws"] for part in parts))
 
     def finish(self, count: int, summary: dict) -> None:
         """Write the final tables, then mark the run complete (last, so a crash before leaves it running).

@@ -319,6 +319,11 @@ class Scenario(Section):
         return problems
 
     @property
+    def rule_changes(self) -> list[dt.date]:
+        """The days in the period on which the policy timeline changes the rules, in order."""
+        return sorted(day for day in self.policy.timeline if self.period.start <= day <= self.period.end)
+
+    @property
     def rules_needed_from(self) -> dt.date:
         """The first day the base population's histories need the rules of: when the oldest woman of
         childbearing age on the census day (or, if later, the base date) reached the youngest."""
