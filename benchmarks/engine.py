@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.inputs import realize
-from sim.loading import load_scenario
-from sim.model import ErhaiModel
-from sim.reference import ReferenceModel
+from sim.scenario.inputs import realize
+from sim.scenario.loading import load_scenario
+from sim.engines.columnar import ColumnarModel
+from sim.engines.agents import AgentModel
 from sim.streams import replicate_seed, streams
-from sim.synthesis import synthesize
+from sim.population.synthesis import synthesize
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "heshan_universal_two_child.yaml"
 TARGETS = {"speedup": 100, "full_scale_seconds": 0.5, "bytes_per_agent": 100}
@@ -48,7 +48,7 @@ def fastest(engine, scenario, synthesis, repeats: int) -> tuple[float, float, ob
 def held_bytes_per_agent(scenario, synthesis) -> float:
     """Peak memory allocated while running, per person in the base population."""
     tracemalloc.start()
-    timed_run(ErhaiModel, scenario, synthesis)
+    timed_run(ColumnarModel, scenario, synthesis)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak / len(synthesis.population)
@@ -69,11 +69,11 @@ def main() -> None:
         start = time.perf_counter()
         synthesis = synthesize(scenario, np.random.default_rng(1), size)
         synthesis_seconds = time.perf_counter() - start
-        fast = fastest(ErhaiModel, scenario, synthesis, args.repeats)
+        fast = fastest(ColumnarModel, scenario, synthesis, args.repeats)
         fast_ns = 1e9 * fast[0] / fast[1]
         line = f"{len(synthesis.population):>9,} {synthesis_seconds:>12.2f} {fast[0]:>8.3f} {fast_ns:>20.1f}"
         if size in args.reference_sizes:
-            reference = fastest(ReferenceModel, scenario, synthesis, args.reference_repeats)
+            reference = fastest(AgentModel, scenario, synthesis, args.reference_repeats)
             reference_ns = 1e9 * reference[0] / reference[1]
             line += f" {reference_ns:>25.0f} {reference_ns / fast_ns:>7.0f}"
         print(line, flush=True)

@@ -19,8 +19,8 @@ import yaml
 from sim import __version__
 from sim.errors import UserError
 from sim.ensemble import BACKENDS, MAX_BATCHES
-from sim.run import ENGINES
-from sim.summary import headline_sentences
+from sim.simulation import ENGINES
+from sim.results.summary import headline_sentences
 
 EXIT_USER_ERROR = 2
 QUICK_RUN_HELP = ("rescale the base population to N people at the scenario's central size "
@@ -150,7 +150,7 @@ def _positive_int(text: str) -> int:
 
 
 def _validate(args) -> int:
-    from sim.loading import load_scenario
+    from sim.scenario.loading import load_scenario
 
     failed = False
     for file in args.files:
@@ -164,7 +164,7 @@ def _validate(args) -> int:
 
 
 def _show(args) -> None:
-    from sim.loading import file_entries, load_scenario
+    from sim.scenario.loading import file_entries, load_scenario
 
     data = load_scenario(args.file).model_dump(mode="json")
     for _, mapping, key in file_entries(data):
@@ -180,7 +180,7 @@ def _relative(path: str) -> str:
 
 
 def _schema(args) -> None:
-    from sim.scenario import Scenario
+    from sim.scenario.schema import Scenario
 
     text = json.dumps(Scenario.model_json_schema(), indent=2, default=str) + "\n"
     if args.out:
@@ -190,10 +190,10 @@ def _schema(args) -> None:
 
 
 def _population(args) -> int:
-    from sim.base import base_summary
-    from sim.inputs import realize
-    from sim.loading import load_scenario
-    from sim.synthesis import synthesize
+    from sim.population.description import base_summary
+    from sim.scenario.inputs import realize
+    from sim.scenario.loading import load_scenario
+    from sim.population.synthesis import synthesize
 
     scenario, _ = realize(load_scenario(args.file))
     seed = scenario.ensemble.seed if args.seed is None else args.seed
@@ -284,7 +284,7 @@ def _run(args) -> None:
         summary = run_ensemble(directory, execution)
     report = directory.path / "report.pdf"
     if not report.exists():
-        from sim.report import write_run_report
+        from sim.report.pages import write_run_report
         write_run_report(directory.path)
     manifest = directory.manifest()
     replicates = pd.read_csv(directory.path / "replicates.csv")
@@ -297,7 +297,7 @@ def _run(args) -> None:
 
 
 def _report(args) -> None:
-    from sim.report import write_comparison_report, write_run_report
+    from sim.report.pages import write_comparison_report, write_run_report
 
     if not args.dir.is_dir():
         raise UserError(f"{args.dir}: no such folder")
@@ -315,10 +315,10 @@ def _execution(args):
 
 
 def _compare(args) -> None:
-    from sim.compare import run_experiment
+    from sim.comparison import run_experiment
     from sim.ensemble import EnsembleSettings
-    from sim.experiment import load_experiment
-    from sim.report import write_comparison_report
+    from sim.scenario.experiment import load_experiment
+    from sim.report.pages import write_comparison_report
 
     execution = _execution(args)
     experiment = load_experiment(args.file)
@@ -338,7 +338,7 @@ def _compare(args) -> None:
 
 
 def _resumed(args):
-    from sim.rundir import RunDirectory
+    from sim.results.storage import RunDirectory
 
     given = [f"--{name.replace('_', '-')}" for name in _SETTINGS_OPTIONS if getattr(args, name) not in (None, False)]
     given += ["FILE"] if args.file else []
@@ -351,8 +351,8 @@ def _resumed(args):
 
 def _started(args):
     from sim.ensemble import EnsembleSettings, prepare
-    from sim.loading import load_scenario
-    from sim.rundir import RunDirectory
+    from sim.scenario.loading import load_scenario
+    from sim.results.storage import RunDirectory
 
     if args.file is None:
         raise UserError("erhai run: give a scenario FILE (or --resume DIR)")

@@ -3,7 +3,7 @@
 Replicate r depends only on the ensemble seed and r (its own `SeedSequence`
 child, see `sim.streams`), never on which worker ran it or when. Workers
 return each replicate's small yearly table to the parent, which saves it at
-once (`sim.rundir`); the final tables are assembled in replicate order from
+once (`sim.results.storage`); the final tables are assembled in replicate order from
 the saved parts. So the output files are byte-identical for any number of
 jobs and any backend, a stopped run loses only the replicates in progress,
 and memory holds one model per worker whatever the replicate count.
@@ -20,12 +20,12 @@ from joblib.externals.loky import get_reusable_executor
 from tqdm import tqdm
 
 from sim.errors import UserError
-from sim.loading import content_hash
+from sim.scenario.loading import content_hash
 from sim.provenance import provenance
-from sim.run import Replicate, population_fraction, run_replicate
-from sim.rundir import RunDirectory
-from sim.scenario import Scenario
-from sim.summary import Caps, summarize, widest_half_width
+from sim.simulation import Replicate, population_fraction, run_replicate
+from sim.results.storage import RunDirectory
+from sim.scenario.schema import Scenario
+from sim.results.summary import Caps, summarize, widest_half_width
 
 BACKENDS = ("loky", "dask")
 MAX_BATCHES = 20  # --until-ci stops at this many batches unless told otherwise

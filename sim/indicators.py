@@ -6,18 +6,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.lifetable import MAX_AGE
-from sim.population import FEMALE, MALE, MARRIED, URBAN, Population
-from sim.rules import clamp
+from sim.population.lifetable import MAX_AGE
+from sim.population.people import FEMALE, MALE, MARRIED, URBAN, People
+from sim.engines.rules import clamp
 
 PARITY_GROUPS = ("0", "1", "2", "3+")
 
 
-def age_years(pop: Population) -> np.ndarray:
+def age_years(pop: People) -> np.ndarray:
     return pop.age_months // 12
 
 
-def age_structure(pop: Population) -> dict[str, float]:
+def age_structure(pop: People) -> dict[str, float]:
     """Shares of the living aged 0-14, 15-64 and 65+."""
     ages = age_years(pop)[pop.alive]
     n = len(ages)
@@ -28,12 +28,12 @@ def age_structure(pop: Population) -> dict[str, float]:
     }
 
 
-def married_women_15_49(pop: Population) -> int:
+def married_women_15_49(pop: People) -> int:
     ages = age_years(pop)
     return int((pop.alive & (pop.sex == FEMALE) & (pop.marital == MARRIED) & (ages >= 15) & (ages < 50)).sum())
 
 
-def women_by_parity(pop: Population) -> pd.DataFrame:
+def women_by_parity(pop: People) -> pd.DataFrame:
     """Living women 15-49 by five-year age group (rows) and parity 0, 1, 2, 3+ (columns)."""
     ages = age_years(pop)
     women = pop.alive & (pop.sex == FEMALE) & (ages >= 15) & (ages < 50)
@@ -46,7 +46,7 @@ def women_by_parity(pop: Population) -> pd.DataFrame:
     return table
 
 
-def couples_by_only_child(pop: Population) -> dict[str, float]:
+def couples_by_only_child(pop: People) -> dict[str, float]:
     """Among married women 15-49, shares whose couple has both, or at least one, spouse an only child."""
     ages = age_years(pop)
     wives = np.flatnonzero(pop.alive & (pop.sex == FEMALE) & (pop.marital == MARRIED) & (ages >= 15) & (ages < 50))
@@ -55,14 +55,14 @@ def couples_by_only_child(pop: Population) -> dict[str, float]:
     return {"both_only_children": float((wife & husband).sum() / n), "either_only_child": float((wife | husband).sum() / n)}
 
 
-def expected_deaths_in_a_year(pop: Population, annual_q_by_sex: dict[int, np.ndarray]) -> float:
+def expected_deaths_in_a_year(pop: People, annual_q_by_sex: dict[int, np.ndarray]) -> float:
     """Deaths expected within a year among the living, from each one's chance of dying at their age and sex."""
     alive = pop.alive
     age, sex = np.minimum(age_years(pop)[alive], MAX_AGE), pop.sex[alive]
     return float(sum(annual_q_by_sex[s][age[sex == s]].sum() for s in (FEMALE, MALE)))
 
 
-def population_summary(pop: Population) -> dict:
+def population_summary(pop: People) -> dict:
     alive = pop.alive
     males, females = (alive & (pop.sex == MALE)).sum(), (alive & (pop.sex == FEMALE)).sum()
     return {

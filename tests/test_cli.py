@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.loading import load_scenario
-from sim.scenario import Scenario
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
 from tests.conftest import BASE, ROOT
 
 UNIVERSAL = ROOT / "scenarios" / "heshan_universal_two_child.yaml"

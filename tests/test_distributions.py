@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from sim.distributions import Beta, LogNormal, Normal, Probability, Triangular, Uncertain, Uniform, central, draw
+from sim.scenario.distributions import Beta, LogNormal, Normal, Probability, Triangular, Uncertain, Uniform, central, draw
 
 UNCERTAIN = TypeAdapter(Uncertain)
 PROBABILITY = TypeAdapter(Probability)

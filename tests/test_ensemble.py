@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.rundir import RunDirectory
+from sim.results.storage import RunDirectory
 from tests.conftest import ROOT
 
 UNIVERSAL = ROOT / "scenarios" / "heshan_universal_two_child.yaml"

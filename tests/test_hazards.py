@@ -1,15 +1,15 @@
-"""The hazards of sim.rules: exact identities first, then their calibration."""
+"""The hazards of sim.engines.rules: exact identities first, then their calibration."""
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sim import rules
-from sim.model import calibrate, conception_chances, first_birth_targets, women_who_may_conceive
-from sim.population import FEMALE
-from sim.scenario import Regime
-from sim.synthesis import life_tables
+from sim.engines import rules
+from sim.engines.columnar import calibrate, conception_chances, first_birth_targets, women_who_may_conceive
+from sim.population.people import FEMALE
+from sim.scenario.schema import Regime
+from sim.population.synthesis import life_tables
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,13 @@
-"""The base population's later births, drawn with the engines' rules over the past (sim.histories)."""
+"""The base population's later births, drawn with the engines' rules over the past (sim.population.histories)."""
 import datetime as dt
 
 import numpy as np
 import pytest
 
-from sim import histories, rules
-from sim.histories import Candidates, Exposure, Past, exposure, months_free_to_act
-from sim.scenario import Regime
+from sim.population import histories
+from sim.engines import rules
+from sim.population.histories import Candidates, Exposure, Past, exposure, months_free_to_act
+from sim.scenario.schema import Regime
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """Uncertain inputs: central values, reproducible draws, and one named stream per input."""
 import numpy as np
 
-from sim.distributions import central
-from sim.inputs import realize
-from sim.loading import load_scenario
+from sim.scenario.distributions import central
+from sim.scenario.inputs import realize
+from sim.scenario.loading import load_scenario
 from tests.conftest import BASE
 
 

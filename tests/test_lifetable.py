@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sim.lifetable import infant_mortality_by_sex, life_expectancy, life_table
+from sim.population.lifetable import infant_mortality_by_sex, life_expectancy, life_table
 
 
 @pytest.mark.parametrize("e0, q0", [(72.38, 0.0151), (77.37, 0.0126), (65.0, 0.05)])

@@ -1,5 +1,5 @@
 """Inheritance rules of scenario files (error reporting is covered by tests/broken)."""
-from sim.loading import load_scenario
+from sim.scenario.loading import load_scenario
 from tests.conftest import BASE, ROOT
 
 

@@ -12,14 +12,14 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from sim.charts import page
+from sim.report.charts import page
 from sim.cli import main
 from sim.errors import UserError
-from sim.report import (answer_page, comparison_report_figures, input_label, read_run, run_report_figures,
+from sim.report.pages import (answer_page, comparison_report_figures, input_label, read_run, run_report_figures,
                         write_comparison_report, write_run_report)
-from sim.rundir import RunDirectory
-from sim.sensitivity import headline_outcomes
-from sim.summary import headline_sentences
+from sim.results.storage import RunDirectory
+from sim.results.sensitivity import headline_outcomes
+from sim.results.summary import headline_sentences
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "scenarios"

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from sim.rules import eligible_for_next_birth, in_backlog, looks_at_couple, male_birth_probability
-from sim.scenario import Regime
+from sim.engines.rules import eligible_for_next_birth, in_backlog, looks_at_couple, male_birth_probability
+from sim.scenario.schema import Regime
 
 INTERVAL = 48
 R1, S2, U2, T3, NO = (Regime.one_child, Regime.selective_two_child, Regime.universal_two_child,

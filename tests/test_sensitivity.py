@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.sensitivity import headline_outcomes, prcc
+from sim.results.sensitivity import headline_outcomes, prcc
 
 N = 400
 # under no relation, atanh(PRCC) is about normal with variance 1 / (n - 3 - inputs held fixed);

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import f_oneway, norm
 
-from sim.scenario import Targets
-from sim.summary import (Caps, exceedance, headline_sentences, indicator_quantiles, summarize,
+from sim.scenario.schema import Targets
+from sim.results.summary import (Caps, exceedance, headline_sentences, indicator_quantiles, summarize,
                          variance_components, variance_decomposition, widest_half_width)
 
 Z95 = norm.ppf(0.975)

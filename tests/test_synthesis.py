@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from sim.indicators import age_structure, married_women_15_49, population_summary
-from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE
-from sim.histories import census_order_ratios
-from sim.synthesis import age_factors, age_sex_counts, synthesize
+from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE
+from sim.population.histories import census_order_ratios
+from sim.population.synthesis import age_factors, age_sex_counts, synthesize
 
 
 def test_reproduces_the_plans_age_shares_within_0_2_points(base_synthesis, base_scenario):

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from sim.ensemble import EnsembleSettings, Execution, prepare, run_caps, run_ensemble
-from sim.experiment import Experiment
-from sim.rundir import RunDirectory, write_atomically, write_json
-from sim.sensitivity import headline_outcomes
-from sim.summary import exceedance, exceeding
+from sim.scenario.experiment import Experiment
+from sim.results.storage import RunDirectory, write_atomically, write_json
+from sim.results.sensitivity import headline_outcomes
+from sim.results.summary import exceedance, exceeding
 
 # comparison.csv name: the probability in summary.json (see sim.summary.EXCEEDANCES)
 PROBABILITIES = {"p_population_final": ("population", "p_exceed_final"),

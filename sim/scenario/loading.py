@@ -20,9 +20,9 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.distributions import DISTRIBUTIONS, NUMBER_TAG
+from sim.scenario.distributions import DISTRIBUTIONS, NUMBER_TAG
 from sim.errors import Problem, UserError
-from sim.scenario import Scenario
+from sim.scenario.schema import Scenario
 
 Key = tuple[str, ...]
 M = typing.TypeVar("M", bound=BaseModel)

@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import rules
+from sim.engines import rules
 from sim.indicators import INDICATORS, YearTally
-from sim.model import ErhaiModel
-from sim.population import FEMALE
-from sim.reference import ReferenceModel
-from sim.scenario import ByOrder
+from sim.engines.columnar import ColumnarModel
+from sim.population.people import FEMALE
+from sim.engines.agents import AgentModel
+from sim.scenario.schema import ByOrder
 from sim.streams import replicate_seed, streams
-from sim.synthesis import life_tables, synthesize
+from sim.population.synthesis import life_tables, synthesize
 
 SIZE = 10_000
 Z = 4.0
@@ -38,12 +38,12 @@ def small_base(universal):
     return synthesize(universal, np.random.default_rng(11), SIZE)
 
 
-def run(scenario, synthesis, replicate, engine=ErhaiModel, seed=2016):
+def run(scenario, synthesis, replicate, engine=ColumnarModel, seed=2016):
     model = engine(scenario, synthesis, streams(replicate_seed(seed, replicate)))
     return pd.DataFrame(model.run()).assign(replicate=replicate)
 
 
-def runs(scenario, synthesis, count, engine=ErhaiModel, seed=2016):
+def runs(scenario, synthesis, count, engine=ColumnarModel, seed=2016):
     return pd.concat([run(scenario, synthesis, r, engine, seed) for r in range(count)])
 
 
@@ -73,7 +73,7 @@ def test_yearly_rows_carry_the_indicator_contract(universal, small_base):
 def test_births_tallied_are_the_people_born(universal, small_base):
     """With no migration (the central inputs), everyone added to the population is a newborn."""
     assert universal.migration.net_migrants_per_year == 0
-    model = ErhaiModel(universal, small_base, streams(replicate_seed(2016, 0)))
+    model = ColumnarModel(universal, small_base, streams(replicate_seed(2016, 0)))
     frame = pd.DataFrame(model.run())
     newborns = np.arange(len(small_base.population), len(model.people))
     assert frame.births.sum() == len(newborns)
@@ -94,7 +94,7 @@ def test_same_seed_same_results_and_replicates_differ(universal, small_base):
 
 def test_mothers_conceive_only_at_childbearing_ages(universal, small_base, monkeypatch):
     ages = []
-    original = ErhaiModel._births
+    original = ColumnarModel._births
 
     def recording(self):
         pregnant = np.flatnonzero(self.people.months_pregnant > self.rates.gestation_months)
@@ -103,7 +103,7 @@ def test_mothers_conceive_only_at_childbearing_ages(universal, small_base, monke
         ages.extend(age_at_conception[self.people.alive[pregnant]] / 12)
         original(self)
 
-    monkeypatch.setattr(ErhaiModel, "_births", recording)
+    monkeypatch.setattr(ColumnarModel, "_births", recording)
     run(universal, small_base, 5)
     ages = np.array(ages)
     assert len(ages) > 500
@@ -166,7 +166,7 @@ def test_results_do_not_depend_on_the_time_step(universal, small_base):
 def test_reference_model_agrees_with_the_fast_engine(universal, small_base):
     fast = totals(runs(universal, small_base, 40))
     # enough runs that the reference's standard error is itself well estimated (about 24 degrees of freedom)
-    reference = totals(runs(universal, small_base, 24, engine=ReferenceModel, seed=99))
+    reference = totals(runs(universal, small_base, 24, engine=AgentModel, seed=99))
     for column in fast:
         assert_same_mean(fast[column], reference[column], column)
 
@@ -176,7 +176,7 @@ def test_the_catch_up_ends_with_its_window(universal, small_base):
     in-policy rate like anyone else (the old catch-up never ended)."""
     catch_up = universal.behaviour.catch_up.model_copy(update={"window_months": 12.0})
     scenario = with_changes(universal, behaviour={"catch_up": catch_up})
-    model = ErhaiModel(scenario, small_base, streams(replicate_seed(2016, 7)))
+    model = ColumnarModel(scenario, small_base, streams(replicate_seed(2016, 7)))
     open_by_month = []
     while model.date < dt.date(2018, 1, 1):
         model.step()
@@ -188,7 +188,7 @@ def test_the_catch_up_ends_with_its_window(universal, small_base):
 
 def test_each_orders_rates_follow_its_trend_from_the_base_date(universal, small_base):
     trend = ByOrder(first=-0.05, second=0.02, third_plus=0.0)
-    model = ErhaiModel(with_changes(universal, fertility={"trend_per_year": trend}), small_base,
+    model = ColumnarModel(with_changes(universal, fertility={"trend_per_year": trend}), small_base,
                        streams(replicate_seed(2016, 8)))
     calibrated = model.calibrated_scale.copy()
     factors = []

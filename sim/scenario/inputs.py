@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from sim.distributions import BaseDistribution, central
+from sim.scenario.distributions import BaseDistribution, central
 from sim.streams import child_seed
 
 M = TypeVar("M", bound=BaseModel)

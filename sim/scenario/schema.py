@@ -3,7 +3,7 @@
 Every section is a pydantic model that forbids unknown keys. Units are in the
 field names (`_months`, `_years`, `_permille`, `_share`); sex ratios are males
 per 100 females. Numbers that are not known exactly are `Uncertain` and may be
-given as distributions (see `sim.distributions`).
+given as distributions (see `sim.scenario.distributions`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.distributions import Number, Positive, Probability, Uncertain, bounded, central
+from sim.scenario.distributions import Number, Positive, Probability, Uncertain, bounded, central
 
 
 class Section(BaseModel):

@@ -11,7 +11,7 @@
    census take their second and third births from the cohort ratios too.
 4. Married women are linked to husbands of their residence at the drawn age gap.
 5. The other women's second and third births are drawn by the engines' rules
-   over their past, from their wishes (`sim.histories`). Births already
+   over their past, from their wishes (`sim.population.histories`). Births already
    conceived at the base date are pregnancies, thinned to the scenario's
    births a year.
 
@@ -35,14 +35,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import brentq
 
-from sim import census
+from sim.population import census
 from sim.errors import UserError
-from sim.lifetable import LifeTable, improved_life_tables, infant_mortality_by_sex
-from sim.population import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, Population
-from sim.histories import History, Women, draw_later_births, months_between, solve_levels
-from sim.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
+from sim.population.lifetable import LifeTable, improved_life_tables, infant_mortality_by_sex
+from sim.population.people import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, People
+from sim.population.histories import History, Women, draw_later_births, months_between, solve_levels
+from sim.engines.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
                        match_husbands, wanted_husband_age)
-from sim.scenario import Scenario
+from sim.scenario.schema import Scenario
 
 BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
 _CALIBRATION_WOMEN_PER_AGE = 4000
@@ -52,7 +52,7 @@ _LEVEL_SAMPLE_WOMEN = 100_000  # of childbearing age (a full district has about 
 
 @dataclass(frozen=True)
 class Synthesis:
-    population: Population
+    population: People
     base_date: dt.date
     births_last_year: np.ndarray  # births in the 12 months before the base date, by residence and order 1, 2, 3+
     births_census_year: np.ndarray  # the same, in the 12 months before the census day
@@ -203,13 +203,13 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     level = p.births_per_year * size / p.size / births.sum()
     histories.thin_pregnancies(exact_age[women], scenario.fertility.gestation_months, min(level, 1.0), rng)
     columns.update({k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()})
-    return Synthesis(Population(columns), base_date(scenario), births, census_births, factors, marriage_ages,
+    return Synthesis(People(columns), base_date(scenario), births, census_births, factors, marriage_ages,
                      later.catch_up_ends, later.levels, level, later.problems, history)
 
 
 def _later_births(scenario: Scenario, rng, histories: "_Histories", women: np.ndarray, columns: dict[str, np.ndarray],
                   exact_age: np.ndarray, marriage_ages: np.ndarray, expected: np.ndarray) -> History:
-    """Draw the second and third births of the women of childbearing age into `histories` (`sim.histories`).
+    """Draw the second and third births of the women of childbearing age into `histories` (`sim.population.histories`).
 
     Those who gave up their wish at a relaxation want no more children; those
     still catching up at the base date carry its window into the run.
@@ -232,7 +232,7 @@ def _later_births(scenario: Scenario, rng, histories: "_Histories", women: np.nd
 
 
 def _oldest_by_rules(scenario: Scenario) -> float:
-    """Women younger than this at the base date draw their later births by the rules (`sim.histories`): all who
+    """Women younger than this at the base date draw their later births by the rules (`sim.population.histories`): all who
     were of childbearing age on the census day or after, whose births the census year's order ratios count."""
     since_census = max(months_between(base_date(scenario), scenario.population.census_date), 0.0) / 12
     return scenario.fertility.max_age + since_census
@@ -347,7 +347,7 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
     Women whose childbearing is over take their second and third births from
     the cohort parity progression ratios, at ages from the census pattern of
     each order; for the others (`later_by_rules`) only the first birth is
-    drawn here, and the later ones by the engines' rules (`sim.histories`).
+    drawn here, and the later ones by the engines' rules (`sim.population.histories`).
     """
     p, f = scenario.population, scenario.fertility
     n = len(age)

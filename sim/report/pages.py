@@ -25,15 +25,15 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel
 
 from sim import __version__
-from sim.charts import (BODY_SIZE, CAP_COLOUR, PALETTE, PLAN_COLOUR, colours, dot_whisker, fan, footer, include,
+from sim.report.charts import (BODY_SIZE, CAP_COLOUR, PALETTE, PLAN_COLOUR, colours, dot_whisker, fan, footer, include,
                         note, page, people_scale, percent_axis, reference_line, text_column, thousands_separated,
                         tornado)
-from sim.distributions import BaseDistribution, Beta, Fixed, LogNormal, Normal, Triangular, Uniform
+from sim.scenario.distributions import BaseDistribution, Beta, Fixed, LogNormal, Normal, Triangular, Uniform
 from sim.errors import UserError
-from sim.rundir import COMPLETE, RunDirectory
-from sim.scenario import Regime, Scenario
-from sim.sensitivity import headline_outcomes, prcc
-from sim.summary import headline_sentences
+from sim.results.storage import COMPLETE, RunDirectory
+from sim.scenario.schema import Regime, Scenario
+from sim.results.sensitivity import headline_outcomes, prcc
+from sim.results.summary import headline_sentences
 
 REPORT, COMPARISON = "report.pdf", "comparison.pdf"
 RUN_FILES = ("summary.json", "replicates.csv", "inputs.csv", "pyramids.csv", "backlogs.csv")

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.distributions import central
+from sim.scenario.distributions import central
 from sim.errors import ImplausibleInputs, UserError
 from sim.indicators import PYRAMID_GROUPS
-from sim.inputs import realize
-from sim.scenario import Scenario
+from sim.scenario.inputs import realize
+from sim.scenario.schema import Scenario
 from sim.streams import child_seed, replicate_seed, stream_seed, streams
-from sim.synthesis import synthesize
+from sim.population.synthesis import synthesize
 
 ENGINES = ("fast", "reference")
 BACKLOG_COLUMNS = ["date", "regime", "residence", "order", "age_group", "released", "acting"]
@@ -35,11 +35,11 @@ _REDRAW = 1 << 32  # above every input stream's key (a CRC-32), so redraws never
 
 def engine_class(engine: str):
     if engine == "fast":
-        from sim.model import ErhaiModel
-        return ErhaiModel
+        from sim.engines.columnar import ColumnarModel
+        return ColumnarModel
     if engine == "reference":
-        from sim.reference import ReferenceModel
-        return ReferenceModel
+        from sim.engines.agents import AgentModel
+        return AgentModel
     raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
 
 

@@ -1,6 +1,6 @@
 """The reference engine: an idiomatic Mesa model with one `Agent` per person.
 
-It applies the same rules (`sim.rules`) in the same order as the fast engine,
+It applies the same rules (`sim.engines.rules`) in the same order as the fast engine,
 one person at a time, drawing every death and conception month by month. It
 is slow on purpose: the tests use it as the oracle of the fast engine on small
 populations, and the benchmark as the per-agent baseline. Monthly steps only.
@@ -10,18 +10,18 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim import rules
+from sim.engines import rules
 from sim.indicators import Snapshot, snapshot
-from sim.model import OLDEST, DistrictModel
-from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
-from sim.scenario import Regime, Scenario
-from sim.synthesis import Synthesis
+from sim.engines.columnar import OLDEST, DistrictModel
+from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
+from sim.scenario.schema import Regime, Scenario
+from sim.population.synthesis import Synthesis
 
 
 class Person(mesa.Agent):
     """One person of the district; a woman's spouse is a `Person` or None."""
 
-    def __init__(self, model: "ReferenceModel", **attributes):
+    def __init__(self, model: "AgentModel", **attributes):
         super().__init__(model)
         self.spouse: Person | None = None
         self.conceives = self.marries = self.dies = False
@@ -101,8 +101,8 @@ class Person(mesa.Agent):
         self.months_since_birth, self.months_pregnant, self.catch_up = 0, 0, 0
 
 
-class ReferenceModel(DistrictModel):
-    """The same projection as `sim.model.ErhaiModel`, one Mesa agent per person."""
+class AgentModel(DistrictModel):
+    """The same projection as `sim.model.ColumnarModel`, one Mesa agent per person."""
 
     def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
         if scenario.period.time_step_months != 1:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy.stats import binomtest
 
-from sim.scenario import Targets
-from sim.sensitivity import headline_outcomes
+from sim.scenario.schema import Targets
+from sim.results.sensitivity import headline_outcomes
 
 QUANTILES = {"q05": 0.05, "q25": 0.25, "q50": 0.50, "q75": 0.75, "q95": 0.95}
 DESIGN_COLUMNS = ("replicate", "year")

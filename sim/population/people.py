@@ -38,7 +38,7 @@ COLUMNS: dict[str, tuple[type, int | bool]] = {
 }
 
 
-class Population:
+class People:
     """Columns of people; `pop.age_months` is a view of the first `len(pop)` rows."""
 
     def __init__(self, columns: dict[str, np.ndarray]):
@@ -102,8 +102,8 @@ class Population:
         self._refresh_views()
         return np.arange(start, stop)
 
-    def copy(self) -> "Population":
-        return Population({name: column.copy() for name, column in self.columns()})
+    def copy(self) -> "People":
+        return People({name: column.copy() for name, column in self.columns()})
 
     def nbytes(self) -> int:
         return sum(column.nbytes for column in self._data.values())

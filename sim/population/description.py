@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.histories import census_order_ratios
+from sim.population.histories import census_order_ratios
 from sim.indicators import expected_deaths_in_a_year, population_summary
-from sim.model import ErhaiModel
-from sim.scenario import Scenario
+from sim.engines.columnar import ColumnarModel
+from sim.scenario.schema import Scenario
 from sim.streams import replicate_seed, streams
-from sim.synthesis import Synthesis, life_tables
+from sim.population.synthesis import Synthesis, life_tables
 
 RESIDENCES = ("urban", "rural")
 
@@ -33,7 +33,7 @@ def base_summary(scenario: Scenario, synthesis: Synthesis, seed: int) -> dict:
     summary["base_year_rates_permille"] = base_year_rates(scenario, synthesis)
     summary["later_births"] = later_births(scenario, synthesis)
     summary["second_child_wishes"] = synthesis.history.second_child_wishes().to_dict(orient="records")
-    model = ErhaiModel(scenario, synthesis, streams(replicate_seed(seed, 0)))
+    model = ColumnarModel(scenario, synthesis, streams(replicate_seed(seed, 0)))
     summary["problems"] = model.problems
     summary["backlog"] = first_backlog(scenario, model)
     return summary
@@ -68,7 +68,7 @@ def later_births(scenario: Scenario, synthesis: Synthesis) -> dict:
     }
 
 
-def first_backlog(scenario: Scenario, model: ErhaiModel) -> dict | None:
+def first_backlog(scenario: Scenario, model: ColumnarModel) -> dict | None:
     """The backlog of the first change of rules in the period (`Scenario.rule_changes`), found by running the
     engine up to it."""
     if not scenario.rule_changes:

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.compare import fifty_percent_crossing, paired_difference
+from sim.comparison import fifty_percent_crossing, paired_difference
 from sim.errors import UserError
-from sim.experiment import load_experiment
+from sim.scenario.experiment import load_experiment
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "scenarios"

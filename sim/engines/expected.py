@@ -7,8 +7,8 @@ pregnant, intention, the catch-up window she acts in, and for a wife whether
 her husband is present and an only child), each with the expected number of
 people in it. A relaxation of the rules splits each state of its backlog into
 those who act (in its window) and those who give their wish up.
-Every event of the engine's step (`sim.model.ErhaiModel`) splits a state into
-its outcomes by their probabilities, through the same functions of `sim.rules`,
+Every event of the engine's step (`sim.model.ColumnarModel`) splits a state into
+its outcomes by their probabilities, through the same functions of `sim.engines.rules`,
 and identical states are merged after each step. The result is what the mean
 of infinitely many replicates run on the same base population would give.
 
@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from sim import rules
+from sim.engines import rules
 from sim.indicators import Snapshot, snapshot
-from sim.model import OLDEST, DistrictModel
-from sim.population import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE, WIDOWED, Population
-from sim.scenario import Regime, Scenario
-from sim.synthesis import Synthesis
+from sim.engines.columnar import OLDEST, DistrictModel
+from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE, WIDOWED, People
+from sim.scenario.schema import Regime, Scenario
+from sim.population.synthesis import Synthesis
 
 Rows = dict[str, np.ndarray]  # one array per state column, plus "weight": the expected people in the state
 _NO_HUSBAND = dict(husband=False, husband_only_child=False)
@@ -157,7 +157,7 @@ class Husbands:
         return concat(*parts)
 
 
-class Projection(DistrictModel):
+class ExpectedModel(DistrictModel):
     """The expected path of a base population under a scenario's rules."""
 
     def __init__(self, scenario: Scenario, synthesis: Synthesis):
@@ -451,7 +451,7 @@ def intention_classes(rates: rules.Rates) -> list[tuple[int, float]]:
     return [(int(low), (high - low) / drawn) for low, high in zip(bounds[:-1], bounds[1:])]
 
 
-def base_rows(pop: Population, classes: list[tuple[int, float]], codec: StateCodec, husbands: Husbands) -> Rows:
+def base_rows(pop: People, classes: list[tuple[int, float]], codec: StateCodec, husbands: Husbands) -> Rows:
     """One row per living person of the base population; a wife's husband goes into `husbands`."""
     alive = pop.alive
     women = pop.sex == FEMALE

@@ -26,11 +26,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, model_validator
 
-from sim.distributions import Number
+from sim.scenario.distributions import Number
 from sim.errors import Problem, UserError
-from sim.loading import (Source, overlay, read_yaml_source, resolve, resolve_file_keys, validated,
+from sim.scenario.loading import (Source, overlay, read_yaml_source, resolve, resolve_file_keys, validated,
                           validated_scenario)
-from sim.scenario import Scenario, Section
+from sim.scenario.schema import Scenario, Section
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . - (a folder name)")]
 RESIDENCES = ("urban", "rural")

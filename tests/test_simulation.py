@@ -1,15 +1,15 @@
-"""One replicate (sim.run)."""
+"""One replicate (sim.simulation)."""
 import numpy as np
 import pytest
 
-from sim.distributions import central
+from sim.scenario.distributions import central
 from sim.errors import ImplausibleInputs
-from sim.loading import load_scenario
-from sim.inputs import realize
-from sim.model import ErhaiModel
-from sim.run import _plausible_draw, population_fraction, run_replicate
+from sim.scenario.loading import load_scenario
+from sim.scenario.inputs import realize
+from sim.engines.columnar import ColumnarModel
+from sim.simulation import _plausible_draw, population_fraction, run_replicate
 from sim.streams import replicate_seed, stream_seed, streams
-from sim.synthesis import synthesize
+from sim.population.synthesis import synthesize
 from tests.conftest import UNIVERSAL
 
 
@@ -55,6 +55,6 @@ def test_implausible_draws_are_drawn_again_so_every_replicate_runs_plausible_inp
             first, _ = realize(scenario, stream_seed(replicate_seed(11, number), "inputs"))
             random_streams = streams(replicate_seed(11, number))
             synthesis = synthesize(first, random_streams["synthesis"], fraction * first.population.size)
-            assert ErhaiModel(first, synthesis, random_streams).problems  # the draw set aside was implausible
+            assert ColumnarModel(first, synthesis, random_streams).problems  # the draw set aside was implausible
             assert drawn["behaviour.compliance"] != first.behaviour.compliance
     assert redrawn > 0

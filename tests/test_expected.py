@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import rules
-from sim.model import ErhaiModel
-from sim.projection import Projection, intention_classes, matched_shares
+from sim.engines import rules
+from sim.engines.columnar import ColumnarModel
+from sim.engines.expected import ExpectedModel, intention_classes, matched_shares
 from sim.streams import replicate_seed, streams
-from sim.synthesis import synthesize
+from sim.population.synthesis import synthesize
 
 SIZE = 20_000
 REPLICATES = 200
@@ -24,13 +24,13 @@ def base(universal):
 
 @pytest.fixture(scope="module")
 def projection(universal, base):
-    model = Projection(universal, base)
+    model = ExpectedModel(universal, base)
     model.run()
     return model
 
 
 def test_projection_is_the_mean_of_the_replicates(universal, base, projection):
-    runs = pd.concat([pd.DataFrame(ErhaiModel(universal, base, streams(replicate_seed(3, r))).run())
+    runs = pd.concat([pd.DataFrame(ColumnarModel(universal, base, streams(replicate_seed(3, r))).run())
                       for r in range(REPLICATES)])
     by_year = runs.groupby("year")[list(COMPARED)]
     expected = pd.DataFrame(projection.yearly).set_index("year")[list(COMPARED)]

@@ -9,7 +9,7 @@
     pyramids.csv        replicate, year, sex, age_group, people          } written when
     backlogs.csv        replicate, date, regime, residence, order,       } the run completes
                         age_group, released, acting                      }
-    summary.json        the caps and indicator bands (`sim.summary`)     }
+    summary.json        the caps and indicator bands (`sim.results.summary`)     }
 
 Every file is written under a temporary name and renamed into place, so a run
 killed at any moment leaves only whole files, and a folder whose manifest does
@@ -26,8 +26,8 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.provenance import now
-from sim.run import Replicate
-from sim.scenario import Scenario
+from sim.simulation import Replicate
+from sim.scenario.schema import Scenario
 
 MANIFEST, SCENARIO, PARTS = "manifest.json", "scenario.json", "parts"
 TABLES = ("replicates", "inputs", "pyramids", "backlogs")

@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from sim import census, rules
-from sim.scenario import Regime, Scenario
+from sim.population import census
+from sim.engines import rules
+from sim.scenario.schema import Regime, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
 _LEVEL_GRID = 12  # levels tried from the smallest up, so the smallest that meets a target is found

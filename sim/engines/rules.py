@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import brentq
 
-from sim.lifetable import MAX_AGE
-from sim.population import RURAL, URBAN
-from sim.scenario import ByResidence, Regime, Scenario
+from sim.population.lifetable import MAX_AGE
+from sim.population.people import RURAL, URBAN
+from sim.scenario.schema import ByResidence, Regime, Scenario
 
 # the census residence rows of each residence's mothers' age pattern
 RESIDENCE_ROWS = {URBAN: ("city", "town"), RURAL: ("rural",)}
@@ -128,7 +128,7 @@ def intention_ranks(rng: np.random.Generator, count: int) -> np.ndarray:
 # outside them, `catch-up` is the scenario's multiplier for a woman a
 # relaxation released (`in_backlog`) while its window is open and 1 otherwise.
 # The same rates, integrated over each woman's past, drew the base
-# population's later births (`sim.histories`); the first-birth scales are
+# population's later births (`sim.population.histories`); the first-birth scales are
 # calibrated to the base year's first births and the later orders go on at the
 # histories' levels (`sim.model.calibrate`).
 

@@ -15,9 +15,9 @@ state at its start:
 7. net migration.
 
 Each process draws from its own named stream (see `sim.streams`). The rules
-are in `sim.rules`; this module only applies them to columns. A step looks
+are in `sim.engines.rules`; this module only applies them to columns. A step looks
 only at the people who may take part in a process, found when a year opens
-(see `ErhaiModel._candidacy`), never at the whole population.
+(see `ColumnarModel._candidacy`), never at the whole population.
 """
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass, replace
 import mesa
 import numpy as np
 
-from sim import rules
-from sim.histories import DAYS_PER_MONTH
+from sim.engines import rules
+from sim.population.histories import DAYS_PER_MONTH
 from sim.indicators import Snapshot, YearTally, snapshot
-from sim.population import FEMALE, MALE, MARRIED, NO_SPOUSE, RURAL, SINGLE, WIDOWED, Population
-from sim.scenario import Regime, Scenario
-from sim.synthesis import Synthesis, life_tables_by_year
+from sim.population.people import FEMALE, MALE, MARRIED, NO_SPOUSE, RURAL, SINGLE, WIDOWED, People
+from sim.scenario.schema import Regime, Scenario
+from sim.population.synthesis import Synthesis, life_tables_by_year
 
 OLDEST = 110
 
@@ -195,12 +195,12 @@ class DistrictModel(mesa.Model):
         self.pyramids.append((tally.year, end.pyramid))
 
 
-class ErhaiModel(DistrictModel):
+class ColumnarModel(DistrictModel):
     """People of a district as columns, stepping through the scenario's period."""
 
     def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
         super().__init__(scenario, synthesis, random_streams)
-        self.people: Population = synthesis.population.copy()
+        self.people: People = synthesis.population.copy()
         self._migrants_per_step = rules.expected_migrants(scenario, self.months_per_step, self.population_scale)
         self._conception_bound = np.ones((2, rules.ORDERS))  # set with each year's rates
         self._marriage_bound = rules.marriage_probability_bound(self.rates, self.months_per_step)
@@ -441,11 +441,11 @@ def merged(index: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.concatenate([index, ids]) if len(ids) else index
 
 
-def calibrate(rates: rules.Rates, pop: Population, regime: Regime, synthesis: Synthesis,
+def calibrate(rates: rules.Rates, pop: People, regime: Regime, synthesis: Synthesis,
               catch_up_open: np.ndarray) -> rules.Rates:
     """The scales of the conception rates: the first-birth scale of each residence so that the first month's
     expected first conceptions of `pop` are the base year's (`first_birth_targets`), and the later orders' the
-    levels the histories were drawn at (`sim.histories`), both at the scenario's level of births.
+    levels the histories were drawn at (`sim.population.histories`), both at the scenario's level of births.
 
     Later births are not calibrated to the base year's: those include the catch-up of a relaxation before the
     base date (2014), which the run continues only as far as its window is still open. `rates` must be unscaled.
@@ -459,14 +459,14 @@ def calibrate(rates: rules.Rates, pop: Population, regime: Regime, synthesis: Sy
     return replace(first, scale=scale)
 
 
-def childbearing_wife(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
+def childbearing_wife(pop: People, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
     """Whether each of `women` is alive, married and of childbearing age."""
     low, high = rates.fecund_ages
     age = pop.age_months[women]
     return pop.alive[women] & (pop.marital[women] == MARRIED) & (age >= 12 * low) & (age < 12 * high)
 
 
-def women_who_may_conceive(pop: Population, rates: rules.Rates) -> np.ndarray:
+def women_who_may_conceive(pop: People, rates: rules.Rates) -> np.ndarray:
     women = np.flatnonzero(pop.sex == FEMALE)
     return women[may_conceive(pop, rates, women)]
 
@@ -482,7 +482,7 @@ def may_want_more(rates: rules.Rates, parity: np.ndarray, intention: np.ndarray,
     return wants
 
 
-def may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
+def may_conceive(pop: People, rates: rules.Rates, women: np.ndarray) -> np.ndarray:
     """Whether each of `women` is married, of childbearing age, not pregnant and wants another child.
 
     The others cannot conceive.
@@ -491,7 +491,7 @@ def may_conceive(pop: Population, rates: rules.Rates, women: np.ndarray) -> np.n
     return childbearing_wife(pop, rates, women) & (pop.months_pregnant[women] == 0) & wants
 
 
-def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, regime: Regime, months: int,
+def conception_chances(pop: People, women: np.ndarray, rates: rules.Rates, regime: Regime, months: int,
                        catch_up_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Monthly conception rate and months exposed in a step of `months`, for `women_who_may_conceive`.
 
@@ -508,7 +508,7 @@ def conception_chances(pop: Population, women: np.ndarray, rates: rules.Rates, r
     return rate, exposure
 
 
-def couple_attributes(pop: Population, wives: np.ndarray, rates: rules.Rates, *regimes: Regime) -> dict:
+def couple_attributes(pop: People, wives: np.ndarray, rates: rules.Rates, *regimes: Regime) -> dict:
     """The keyword arguments of `rules.eligible_for_next_birth` under `regimes` for the married women `wives`.
 
     Parity and months since the last birth always (exposure needs them too);
@@ -524,7 +524,7 @@ def couple_attributes(pop: Population, wives: np.ndarray, rates: rules.Rates, *r
     return attributes
 
 
-def remove(pop: Population, ids: np.ndarray, partner_status: int) -> int:
+def remove(pop: People, ids: np.ndarray, partner_status: int) -> int:
     """Take people out (death or emigration); a partner left behind gets `partner_status`. Returns the count."""
     pop.alive[ids] = False
     pop.months_pregnant[ids] = 0
@@ -536,7 +536,7 @@ def remove(pop: Population, ids: np.ndarray, partner_status: int) -> int:
     return len(ids)
 
 
-def pick_people(pop: Population, rng: np.random.Generator, sex: int, low: int, high: int, count: int,
+def pick_people(pop: People, rng: np.random.Generator, sex: int, low: int, high: int, count: int,
                 distinct: bool) -> np.ndarray:
     """`count` living people of `sex` aged [low, high) at random (rejection sampling: groups are large)."""
     chosen = np.empty(0, np.int64)
