@@ -1,16 +1,22 @@
 """Named random streams of a replicate.
 
 Each replicate has one `SeedSequence` child of the ensemble seed, and each
-process draws from its own stream spawned from it. Two scenarios run with the
+process (`sim.engines.processes`) draws from its own stream spawned from it,
+keyed by a hash of the stream's name: adding, removing or reordering a stream
+leaves every other stream's draws as they were. Two scenarios run with the
 same seed and replicate number therefore draw the same inputs, the same base
 population and the same deaths and marriages: their differences are paired.
 """
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
-# new streams go at the end: a stream's seed is its position
-STREAMS = ("inputs", "synthesis", "deaths", "conception", "births", "marriage", "migration", "agents", "backlog")
+from sim.engines.processes import PROCESSES
+
+# the draws of the inputs, of the base population, and the order Mesa shuffles agents in
+STREAMS = ("inputs", "synthesis", "agents", *(process.stream for process in PROCESSES if process.stream))
 
 
 def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
@@ -18,9 +24,14 @@ def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(replicate,))
 
 
+def name_key(name: str) -> int:
+    """The spawn key of a stream named `name` (CRC-32: stable across runs and Python versions, unlike hash)."""
+    return zlib.crc32(name.encode())
+
+
 def stream_seed(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
     """The child of `seed` that seeds the stream `name`."""
-    return child_seed(seed, STREAMS.index(name))
+    return child_seed(seed, name_key(name))
 
 
 def child_seed(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
@@ -28,5 +39,5 @@ def child_seed(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequence
 
 
 def streams(seed: np.random.SeedSequence) -> dict[str, np.random.Generator]:
-    """One generator per process name, each from its own child of `seed`."""
+    """One generator per stream name, each from its own child of `seed`."""
     return {name: np.random.default_rng(stream_seed(seed, name)) for name in STREAMS}

@@ -15,7 +15,8 @@ import pytest
 from scipy import stats
 
 from sim.engines import rules
-from sim.indicators import INDICATORS, YearTally
+from sim.engines.tally import YearTally
+from sim.indicators import INDICATORS
 from sim.engines.columnar import ColumnarModel
 from sim.population.people import FEMALE
 from sim.engines.agents import AgentModel
@@ -96,12 +97,12 @@ def test_mothers_conceive_only_at_childbearing_ages(universal, small_base, monke
     ages = []
     original = ColumnarModel._births
 
-    def recording(self):
+    def recording(self, step):
         pregnant = np.flatnonzero(self.people.months_pregnant > self.rates.gestation_months)
         # her age at the start of the month she conceived in
         age_at_conception = self.people.age_months[pregnant] - self.people.months_pregnant[pregnant]
         ages.extend(age_at_conception[self.people.alive[pregnant]] / 12)
-        original(self)
+        original(self, step)
 
     monkeypatch.setattr(ColumnarModel, "_births", recording)
     run(universal, small_base, 5)

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sim.engines import rules
-from sim.engines.columnar import calibrate, conception_chances, first_birth_targets, women_who_may_conceive
+from sim.engines.conception import conception_chances, women_who_may_conceive
+from sim.engines.district import calibrate, first_birth_targets
 from sim.population.people import FEMALE
 from sim.scenario.schema import Regime
 from sim.population.synthesis import life_tables

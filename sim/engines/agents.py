@@ -1,7 +1,8 @@
 """The reference engine: an idiomatic Mesa model with one `Agent` per person.
 
-It applies the same rules (`sim.engines.rules`) in the same order as the fast engine,
-one person at a time, drawing every death and conception month by month. It
+It applies the same rules (`sim.engines.rules`) in the same order as the fast
+engine (`sim.engines.processes`), one person at a time, drawing every death
+and conception month by month. It
 is slow on purpose: the tests use it as the oracle of the fast engine on small
 populations, and the benchmark as the per-agent baseline. Monthly steps only.
 """
@@ -11,8 +12,9 @@ import mesa
 import numpy as np
 
 from sim.engines import rules
-from sim.indicators import Snapshot, snapshot
-from sim.engines.columnar import OLDEST, DistrictModel
+from sim.engines.district import OLDEST, DistrictModel
+from sim.engines.processes import PROCESSES, Process, Step
+from sim.engines.tally import Snapshot, snapshot
 from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
 from sim.scenario.schema import Regime, Scenario
 from sim.population.synthesis import Synthesis
@@ -32,17 +34,21 @@ class Person(mesa.Agent):
     def age_years(self) -> int:
         return self.age_months // 12
 
-    def plan(self) -> None:
-        """Decide this month's events from the state at its start."""
+    def decide_conception(self) -> None:
         model = self.model
-        self.dies = model.streams["deaths"].random() < model.monthly_q[self.sex][min(self.age_years, OLDEST)]
-        if self.sex != FEMALE:
-            return
-        if self.marital == SINGLE and self.age_months >= model.rates.min_marriage_age_months - 1:
+        if (self.sex == FEMALE and self.marital == MARRIED and self.months_pregnant == 0
+                and self.in_childbearing_ages()):
+            self.conceives = model.streams["conception"].random() < self.conception_probability()
+
+    def decide_marriage(self) -> None:
+        model = self.model
+        if self.sex == FEMALE and self.marital == SINGLE and self.age_months >= model.rates.min_marriage_age_months - 1:
             chance = rules.marriage_probability(model.rates, self.residence, self.age_months, 1)
             self.marries = model.streams["marriage"].random() < chance
-        elif self.marital == MARRIED and self.months_pregnant == 0 and self.in_childbearing_ages():
-            self.conceives = model.streams["conception"].random() < self.conception_probability()
+
+    def decide_death(self) -> None:
+        model = self.model
+        self.dies = model.streams["deaths"].random() < model.monthly_q[self.sex][min(self.age_years, OLDEST)]
 
     def in_childbearing_ages(self) -> bool:
         low, high = self.model.rates.fecund_ages
@@ -104,10 +110,12 @@ class Person(mesa.Agent):
 class AgentModel(DistrictModel):
     """The same projection as `sim.model.ColumnarModel`, one Mesa agent per person."""
 
-    def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator]):
+    def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator],
+                 processes: tuple[Process, ...] = PROCESSES):
         if scenario.period.time_step_months != 1:
             raise ValueError("the reference engine steps monthly; set period.time_step_months: 1")
-        super().__init__(scenario, synthesis, random_streams)
+        super().__init__(scenario, synthesis, random_streams, processes)
+        self._order: list[Person] = []
         self.monthly_q: list[list[float]] = []
         self._add_people(synthesis)
 
@@ -121,17 +129,35 @@ class AgentModel(DistrictModel):
             if pop.spouse[i] >= 0:
                 person.spouse = people[pop.spouse[i]]
 
-    def _advance(self, months: int) -> None:
-        self.agents.shuffle_do("plan")
+    def _begin_step(self, months: int) -> Step:
+        # every process of the step meets the people in one random order (as Mesa's shuffle_do would)
+        self._order = list(self.agents)
+        self.random.shuffle(self._order)
+        return Step(months)
+
+    def _conception(self, step: Step) -> None:
+        for person in self._order:
+            person.decide_conception()
+
+    def _marriage(self, step: Step) -> None:
+        for person in self._order:
+            person.decide_marriage()
         self._marry([p for p in self.agents if p.marries])
-        self.agents.do("advance")
+
+    def _deaths(self, step: Step) -> None:
+        for person in self._order:
+            person.decide_death()
         dying = [p for p in self.agents if p.dies]
         for person in dying:
             person.leave(WIDOWED)
         self.tally.deaths += len(dying)
+
+    def _ageing(self, step: Step) -> None:
+        self.agents.do("advance")
+
+    def _births(self, step: Step) -> None:
         for mother in [p for p in self.agents if p.months_pregnant > self.rates.gestation_months]:
             mother.give_birth()
-        self._migrate()
 
     def _snapshot(self) -> Snapshot:
         people = list(self.agents)
@@ -142,14 +168,15 @@ class AgentModel(DistrictModel):
         super()._open_year(start)
         self.monthly_q = self.monthly_death_probabilities(self.date.year).tolist()
 
-    def _apply_policy(self, regime: Regime) -> None:
+    def _policy(self, step: Step) -> None:
+        regime = self.scenario.policy.regime_on(self.date)
         if regime is self.regime:
             return
         released = [woman for woman in self.agents
                     if woman.sex == FEMALE and woman.marital == MARRIED and woman.in_childbearing_ages()
                     and self._release(regime, woman.couple(), wants=woman.wants_next_child(),
                                       pregnant=woman.months_pregnant > 0)]
-        acting = self.streams["backlog"].random(len(released)) < self.rates.catch_up_acting_share
+        acting = self.streams["policy"].random(len(released)) < self.rates.catch_up_acting_share
         window = self._open_catch_up(regime, *(np.array([getattr(w, name) for w in released], int)
                                                for name in ("age_years", "residence", "parity")),
                                      np.ones(len(released)), acting.astype(float))
@@ -174,7 +201,7 @@ class AgentModel(DistrictModel):
         for bride in brides:
             bride.marital, bride.marries = MARRIED, False
 
-    def _migrate(self) -> None:
+    def _migration(self, step: Step) -> None:
         rng = self.streams["migration"]
         counts = rules.migrant_counts(rules.expected_migrants(self.scenario, 1, self.population_scale), rng)
         for (sex, group), count in np.ndenumerate(counts):

@@ -32,10 +32,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from sim.engines import rules
-from sim.indicators import Snapshot, snapshot
-from sim.engines.columnar import OLDEST, DistrictModel
+from sim.engines.district import OLDEST, DistrictModel
+from sim.engines.processes import PROCESSES, Process, Step
+from sim.engines.tally import Snapshot, snapshot
 from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE, WIDOWED, People
-from sim.scenario.schema import Regime, Scenario
+from sim.scenario.schema import Scenario
 from sim.population.synthesis import Synthesis
 
 Rows = dict[str, np.ndarray]  # one array per state column, plus "weight": the expected people in the state
@@ -160,9 +161,9 @@ class Husbands:
 class ExpectedModel(DistrictModel):
     """The expected path of a base population under a scenario's rules."""
 
-    def __init__(self, scenario: Scenario, synthesis: Synthesis):
-        # mesa wants a generator; the projection draws nothing from it
-        super().__init__(scenario, synthesis, {"agents": np.random.default_rng(0)})
+    def __init__(self, scenario: Scenario, synthesis: Synthesis, processes: tuple[Process, ...] = PROCESSES):
+        # mesa wants a generator; the expected values draw nothing from it
+        super().__init__(scenario, synthesis, {"agents": np.random.default_rng(0)}, processes)
         self.codec = StateCodec(self.rates, self.months_per_step,
                                 relaxations_ahead=bool(scenario.rule_changes))
         self.intention_classes = intention_classes(self.rates)
@@ -171,17 +172,29 @@ class ExpectedModel(DistrictModel):
                                                self.husbands))
         self._monthly_q = np.zeros((2, OLDEST + 1))
 
-    def _advance(self, months: int) -> None:
-        rows, conceived = self._conceptions(self.rows, months)
-        rows, brides = self._brides(rows, months)
-        rows, conceived, brides = (advance_clock(part, months, self.codec)
-                                   for part in (rows, conceived, brides))
-        self.husbands.advance(months)
-        rows = self._marry(concat(rows, conceived), brides)
-        rows = self._deaths(rows, months)
-        rows = self._births(rows)
-        rows = self._migration(rows, months)
-        self.rows = self.codec.merge(rows)
+    def _conception(self, step: Step) -> None:
+        rows, conceived = self._conceptions(self.rows, step.months)
+        self.rows = concat(rows, conceived)
+
+    def _marriage(self, step: Step) -> None:
+        rows, brides = self._brides(self.rows, step.months)
+        self.rows = self._marry(rows, brides, step.months)
+
+    def _deaths(self, step: Step) -> None:
+        self.rows = self._die(self.rows, step.months)
+
+    def _ageing(self, step: Step) -> None:
+        self.rows = advance_clock(self.rows, step.months, self.codec)
+        self.husbands.advance(step.months)
+
+    def _births(self, step: Step) -> None:
+        self.rows = self._born(self.rows)
+
+    def _migration(self, step: Step) -> None:
+        self.rows = self._migrate_all(self.rows, step.months)
+
+    def _end_step(self, step: Step) -> None:
+        self.rows = self.codec.merge(self.rows)
 
     def _snapshot(self) -> Snapshot:
         rows = self.rows
@@ -213,7 +226,8 @@ class ExpectedModel(DistrictModel):
         age = rows["age_months"]
         return (rows["sex"] == FEMALE) & (rows["marital"] == MARRIED) & (age >= 12 * low) & (age < 12 * high)
 
-    def _apply_policy(self, regime: Regime) -> None:
+    def _policy(self, step: Step) -> None:
+        regime = self.scenario.policy.regime_on(self.date)
         if regime is self.regime:
             return
         rows = self.rows
@@ -229,7 +243,8 @@ class ExpectedModel(DistrictModel):
         self.regime = regime
 
     def _conceptions(self, rows: Rows, months: int) -> tuple[Rows, Rows]:
-        """Rows split into those who do not conceive and those who do (months pregnant at the step's end)."""
+        """Rows split into those who do not conceive and those who do (months pregnant at the step's end, held
+        negative until the clock moves on)."""
         at_risk = self._wives_of_childbearing_age(rows) & (rows["months_pregnant"] == 0) & self._wants(rows)
         women = take(rows, at_risk)
         exposure = rules.exposure_months(self.rates, parity=women["parity"], months=months,
@@ -248,7 +263,7 @@ class ExpectedModel(DistrictModel):
             parts.append(changed(women, months_pregnant=-pregnant, weight=women["weight"] * chance * share))
         return rows, concat(*parts)
 
-    def _births(self, rows: Rows) -> Rows:
+    def _born(self, rows: Rows) -> Rows:
         due = rows["months_pregnant"] > self.rates.gestation_months
         mothers, rest = take(rows, due), take(rows, ~due)
         parity = mothers["parity"]
@@ -277,10 +292,11 @@ class ExpectedModel(DistrictModel):
         brides = changed(rows, weight=rows["weight"] * chance)
         return changed(rows, weight=rows["weight"] * (1 - chance)), take(brides, singles)
 
-    def _marry(self, rows: Rows, brides: Rows) -> Rows:
-        """Brides marry unmarried men of their residence, each man at his age taken in proportion."""
+    def _marry(self, rows: Rows, brides: Rows, months: int) -> Rows:
+        """Brides marry unmarried men of their residence, each man at his age taken in proportion; both are
+        matched by their ages at the step's end (`months` on), as in the columnar engine."""
         m = self.scenario.marriage
-        age = rows["age_months"]
+        age = rows["age_months"] + months
         pool = ((rows["sex"] == MALE) & (rows["marital"] != MARRIED) & (age >= 12 * m.min_age_men)
                 & (age < 12 * (OLDEST + 1)))
         weight = rows["weight"].copy()
@@ -288,16 +304,18 @@ class ExpectedModel(DistrictModel):
         for res in (0, 1):
             mine = take(brides, brides["residence"] == res)
             men = np.flatnonzero(pool & (rows["residence"] == res))
-            men_years = rows["age_months"][men] // 12
+            men_years = age[men] // 12
             supply = np.bincount(men_years, weights=weight[men], minlength=OLDEST + 1)[:OLDEST + 1]
-            wanted = self._wanted_husband_years(mine["age_months"])  # (brides, years)
+            wanted = self._wanted_husband_years(mine["age_months"] + months)  # (brides, years)
             found = matched_shares(mine["weight"] @ wanted, supply)  # (wanted years, husband years)
             per_bride = wanted @ found
             taken = mine["weight"] @ per_bride
             weight[men] *= 1 - np.divide(taken, supply, out=np.zeros_like(supply), where=supply > 0)[men_years]
             couples.append(self._couples_formed(mine, per_bride, rows, men, men_years))
             years = np.arange(per_bride.shape[1])
-            self.husbands.add(res, mine["age_months"][:, None], years[None, :] - mine["age_months"][:, None] // 12,
+            # the grid holds wives by their age now; the clock moves it on with them
+            self.husbands.add(res, mine["age_months"][:, None],
+                              years[None, :] - (mine["age_months"][:, None] + months) // 12,
                               mine["weight"][:, None] * per_bride)
         return concat(changed(rows, weight=weight), *couples)
 
@@ -337,12 +355,12 @@ class ExpectedModel(DistrictModel):
                                for k in range(months))
         return -np.expm1(log_survival)
 
-    def _deaths(self, rows: Rows, months: int) -> Rows:
+    def _die(self, rows: Rows, months: int) -> Rows:
         """Each person dies with the step's chance from their age at its start; a spouse left is widowed."""
-        own = self._step_death_probability(rows["sex"], rows["age_months"] - months, months)
+        own = self._step_death_probability(rows["sex"], rows["age_months"], months)
         couples = self.husbands.couples
-        husband_dies = self._step_death_probability(MALE, np.maximum(self.husbands.age_months - months, 0), months)
-        wife_dies = self._step_death_probability(FEMALE, np.maximum(np.arange(_AGES) - months, 0), months)
+        husband_dies = self._step_death_probability(MALE, np.maximum(self.husbands.age_months, 0), months)
+        wife_dies = self._step_death_probability(FEMALE, np.arange(_AGES), months)
         widowed = self.husbands.share(couples * husband_dies)[rows["residence"], rows["age_months"]]
         lost = np.where(rows["husband"], widowed, 0.0)
         weight = rows["weight"]
@@ -353,7 +371,7 @@ class ExpectedModel(DistrictModel):
         self.husbands.couples = couples * (1 - wife_dies)[None, :, None] * (1 - husband_dies)
         return concat(survivors, take(widows, rows["husband"]), widowers)
 
-    def _migration(self, rows: Rows, months: int) -> Rows:
+    def _migrate_all(self, rows: Rows, months: int) -> Rows:
         expected = rules.expected_migrants(self.scenario, months, self.population_scale)
         for (sex, group), count in np.ndenumerate(expected):
             if count:

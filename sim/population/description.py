@@ -1,6 +1,6 @@
 """What a scenario's base population is: the summary `erhai population` prints.
 
-Beyond its size and structure (`sim.indicators.population_summary`): the
+Beyond its size and structure (`sim.population.structure.population_summary`): the
 base year's crude rates, how the histories of later births were drawn and
 whether they meet the census, the one-child mothers' wish for a second child
 by the years they were free to act on it, and the backlog the scenario's next
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.population.histories import census_order_ratios
-from sim.indicators import expected_deaths_in_a_year, population_summary
+from sim.population.structure import expected_deaths_in_a_year, population_summary
 from sim.engines.columnar import ColumnarModel
 from sim.scenario.schema import Scenario
 from sim.streams import replicate_seed, streams

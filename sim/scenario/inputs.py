@@ -1,14 +1,13 @@
 """Turn a scenario's uncertain inputs into numbers: their central values, or one draw."""
 from __future__ import annotations
 
-import zlib
 from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
 
 from sim.scenario.distributions import BaseDistribution, central
-from sim.streams import child_seed
+from sim.streams import stream_seed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,4 +42,4 @@ def _realize(value: Any, seed: np.random.SeedSequence | None, path: str, drawn: 
 
 
 def input_stream(seed: np.random.SeedSequence, path: str) -> np.random.Generator:
-    return np.random.default_rng(child_seed(seed, zlib.crc32(path.encode())))
+    return np.random.default_rng(stream_seed(seed, path))
