@@ -20,7 +20,6 @@ from sim import __version__
 from sim.errors import UserError
 from sim.ensemble import BACKENDS, MAX_BATCHES
 from sim.simulation import ENGINES
-from sim.results.summary import headline_sentences
 
 EXIT_USER_ERROR = 2
 QUICK_RUN_HELP = ("rescale the base population to N people at the scenario's central size "
@@ -270,39 +269,47 @@ _SETTINGS_OPTIONS = ("replicates", "parameter_draws", "replicates_per_draw", "un
 
 
 def _run(args) -> None:
-    import pandas as pd
-
-    from sim.ensemble import run_ensemble
+    from sim.ensemble import resume
 
     execution = _execution(args)
-    directory = _resumed(args) if args.resume else _started(args)
-    if directory.complete:
-        print(f"{directory.path} holds a complete run with these settings; nothing to do")
-        summary = json.loads((directory.path / "summary.json").read_text())
+    _stop_on_sigterm()
+    if args.resume:
+        _check_resume(args)
+        result = resume(args.resume, execution)
     else:
-        _stop_on_sigterm()
-        summary = run_ensemble(directory, execution)
-    report = directory.path / "report.pdf"
+        result = _ensemble(args, execution).run(args.out)
+    _print_run(result)
+
+
+def _print_run(result) -> None:
+    from sim.report import write_run_report
+    from sim.report.wording import headline_sentences
+    from sim.results.storage import RunDirectory
+
+    report = RunDirectory(result.path).report_path
     if not report.exists():
-        from sim.report.pages import write_run_report
-        write_run_report(directory.path)
-    manifest = directory.manifest()
-    replicates = pd.read_csv(directory.path / "replicates.csv")
-    print(f"{manifest['scenario_name']}: {summary['replicates']} replicate(s), seed {manifest['settings']['seed']}")
+        write_run_report(result, report)
+    print(f"{result.manifest['scenario_name']}: {result.count} replicate(s), seed {result.seed}")
     print("Medians over the replicates:")
-    print(replicates.groupby("year")[list(KEY_INDICATORS)].median().to_string(float_format=lambda v: f"{v:,.1f}"))
-    for sentence in headline_sentences(summary):
+    print(result.medians(KEY_INDICATORS).to_string(float_format=lambda v: f"{v:,.1f}"))
+    for sentence in headline_sentences(result.summary):
         print(sentence)
-    print(f"wrote {directory.path} (the report: {report})")
+    print(f"wrote {result.path} (the report: {report})")
 
 
 def _report(args) -> None:
-    from sim.report.pages import write_comparison_report, write_run_report
+    from sim.comparison import open_comparison
+    from sim.ensemble import open_run
+    from sim.report import write_comparison_report, write_run_report
+    from sim.results.storage import ExperimentDirectory, RunDirectory
 
     if not args.dir.is_dir():
         raise UserError(f"{args.dir}: no such folder")
-    experiment = (args.dir / "experiment.json").exists()
-    written = write_comparison_report(args.dir) if experiment else write_run_report(args.dir)
+    experiment = ExperimentDirectory(args.dir)
+    if experiment.exists:
+        written = write_comparison_report(open_comparison(args.dir), experiment.report_path)
+    else:
+        written = write_run_report(open_run(args.dir), RunDirectory(args.dir).report_path)
     print(f"wrote {written}")
 
 
@@ -315,74 +322,58 @@ def _execution(args):
 
 
 def _compare(args) -> None:
-    from sim.comparison import run_experiment
-    from sim.ensemble import EnsembleSettings
-    from sim.scenario.experiment import load_experiment
-    from sim.report.pages import write_comparison_report
+    from sim.comparison import compare
+    from sim.report import write_comparison_report
+    from sim.results.storage import ExperimentDirectory
 
     execution = _execution(args)
-    experiment = load_experiment(args.file)
-    spec, first = experiment.spec, experiment.variants[0].scenario
-    settings = EnsembleSettings(
-        seed=next(s for s in (args.seed, spec.seed, first.ensemble.seed) if s is not None),
-        replicates=args.replicates or spec.replicates or first.ensemble.replicates,
-        population_size=args.population_size)
     _stop_on_sigterm()
-    table = run_experiment(experiment, args.out, settings, execution, str(args.file))
-    report = write_comparison_report(args.out)
-    shown = ["label", *experiment.swept, "p_population_final", "p_growth_mean", "diff_p_population_final",
-             "diff_p_growth_mean", "population_final_median", "natural_growth_mean_median"]
-    print(f"{spec.name}: {len(table)} variants, {settings.replicates} paired replicates each, seed {settings.seed}")
+    result = compare(args.file, args.replicates, args.seed, population_size=args.population_size, out=args.out,
+                     jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
+                     quiet=execution.quiet)
+    report = write_comparison_report(result, ExperimentDirectory(args.out).report_path)
+    table, description = result.table, result.description
+    swept = description["sweep"]["inputs"] if description["sweep"] else []
+    headline = [column for column in table.columns if column.startswith("diff_") and column.count("_") == 3]
+    shown = ["label", *swept, *(name[len("diff_"):] for name in headline), *headline,
+             *(column for column in table.columns if column.endswith("_median"))]
+    print(f"{description['name']}: {len(table)} variants, {description['replicates']} paired replicates each, "
+          f"seed {description['seed']}")
     print(table[shown].to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"))
     print(f"wrote {args.out} (the report: {report})")
 
 
-def _resumed(args):
-    from sim.results.storage import RunDirectory
-
+def _check_resume(args) -> None:
     given = [f"--{name.replace('_', '-')}" for name in _SETTINGS_OPTIONS if getattr(args, name) not in (None, False)]
     given += ["FILE"] if args.file else []
     if given:
         raise UserError(f"--resume takes its scenario and settings from {args.resume}; drop {', '.join(given)}")
-    directory = RunDirectory(args.resume)
-    directory.manifest()  # a clear error if DIR holds no run
-    return directory
 
 
-def _started(args):
-    from sim.ensemble import EnsembleSettings, prepare
+def _ensemble(args, execution):
+    from sim.ensemble import Ensemble
     from sim.scenario.loading import load_scenario
-    from sim.results.storage import RunDirectory
 
     if args.file is None:
         raise UserError("erhai run: give a scenario FILE (or --resume DIR)")
     scenario = load_scenario(args.file)
-    settings = EnsembleSettings(
-        seed=scenario.ensemble.seed if args.seed is None else args.seed, replicates=_replicate_count(args, scenario),
-        replicates_per_draw=args.replicates_per_draw or 1, until_ci=args.until_ci,
-        max_replicates=args.max_replicates, engine=args.engine or "fast", population_size=args.population_size,
-        central_inputs=args.central_inputs)
-    directory = RunDirectory(args.out)
-    resuming = directory.exists and not directory.complete
-    prepare(directory, scenario, settings, str(args.file))
-    if resuming:
-        print(f"{args.out} holds an unfinished run with these settings; continuing it", file=sys.stderr)
-    return directory
-
-
-def _replicate_count(args, scenario) -> int:
     nested = (args.parameter_draws, args.replicates_per_draw)
     if any(nested) and not all(nested):
         raise UserError("--parameter-draws and --replicates-per-draw go together")
-    if all(nested):
-        if args.replicates:
-            raise UserError("give either --replicates or --parameter-draws with --replicates-per-draw")
-        if args.central_inputs:
-            raise UserError("a nested design draws the inputs; it cannot use --central-inputs")
-        return args.parameter_draws * args.replicates_per_draw
-    if args.max_replicates and args.until_ci is None:
-        raise UserError("--max-replicates only applies with --until-ci")
-    return scenario.ensemble.replicates if args.replicates is None else args.replicates
+    if all(nested) and args.replicates:
+        raise UserError("give either --replicates or --parameter-draws with --replicates-per-draw")
+    replicates = args.parameter_draws * args.replicates_per_draw if all(nested) else args.replicates
+    ensemble = Ensemble(scenario, replicates, args.seed, replicates_per_draw=args.replicates_per_draw or 1,
+                        until_ci=args.until_ci, max_replicates=args.max_replicates, engine=args.engine or "fast",
+                        population_size=args.population_size, central_inputs=args.central_inputs,
+                        jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
+                        quiet=execution.quiet, source=str(args.file))
+    status = ensemble.status(args.out)
+    if status == "complete":
+        print(f"{args.out} holds a complete run with these settings; nothing to do")
+    elif status == "running":
+        print(f"{args.out} holds an unfinished run with these settings; continuing it", file=sys.stderr)
+    return ensemble
 
 
 def _stop_on_sigterm() -> None:

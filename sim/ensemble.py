@@ -1,54 +1,48 @@
-"""Monte Carlo ensembles: replicates in parallel, saved as they finish, resumable, the same for any --jobs.
+"""Monte Carlo ensembles: replicates in parallel, saved as they finish, resumable, the same for any jobs.
+
+    ens = sim.Ensemble(scenario, replicates=200, seed=1, jobs=2).run(out="results/x")   # out optional
+    ens.yearly, ens.summary.population.p_exceed_final                                 # an EnsembleResult
 
 Replicate r depends only on the ensemble seed and r (its own `SeedSequence`
 child, see `sim.streams`), never on which worker ran it or when. Workers
-return each replicate's small yearly table to the parent, which saves it at
-once (`sim.results.storage`); the final tables are assembled in replicate order from
-the saved parts. So the output files are byte-identical for any number of
-jobs and any backend, a stopped run loses only the replicates in progress,
-and memory holds one model per worker whatever the replicate count.
+return each replicate's small tables to the parent, which saves it at once
+(`sim.results.storage`: a run folder, or memory); the final tables are
+assembled in replicate order from the saved parts. So the output files are
+byte-identical for any number of jobs and any backend, a stopped run loses
+only the replicates in progress, and with a folder memory holds one model
+per worker whatever the replicate count.
 """
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
-from typing import Iterable, Iterator
+from pathlib import Path
+from typing import Iterable, Iterator, Union
 
 from joblib import Parallel, delayed, parallel_config
 from joblib.externals.loky import get_reusable_executor
 from tqdm import tqdm
 
 from sim.errors import UserError
-from sim.scenario.loading import content_hash
 from sim.provenance import provenance
-from sim.simulation import Replicate, population_fraction, run_replicate
-from sim.results.storage import RunDirectory
+from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult, run_caps
+from sim.results.storage import MemoryStore, RunDirectory, run_identity
+from sim.results.summary import Summary, summarize
+from sim.scenario.loading import content_hash
 from sim.scenario.schema import Scenario
-from sim.results.summary import Caps, summarize, widest_half_width
+from sim.simulation import ENGINES, run_replicate
 
 BACKENDS = ("loky", "dask")
-MAX_BATCHES = 20  # --until-ci stops at this many batches unless told otherwise
+MAX_BATCHES = 20  # until_ci stops at this many batches unless told otherwise
+Store = Union[RunDirectory, MemoryStore]
 
 
-@dataclass(frozen=True)
-class EnsembleSettings:
-    """What decides a run's results (how many workers run it does not)."""
-
-    seed: int
-    replicates: int  # the first batch; with --until-ci, each further batch
-    replicates_per_draw: int = 1  # >1: a nested design, inputs drawn once per group of this many
-    until_ci: float | None = None  # keep adding batches until every 95% interval is at most +-this
-    max_replicates: int | None = None
-    engine: str = "fast"
-    population_size: int | None = None
-    central_inputs: bool = False
-
-    @property
-    def most_replicates(self) -> int:
-        if self.until_ci is None:
-            return self.replicates
-        return self.max_replicates or MAX_BATCHES * self.replicates
+def most_replicates(settings: EnsembleSettings) -> int:
+    if settings.until_ci is None:
+        return settings.replicates
+    return settings.max_replicates or MAX_BATCHES * settings.replicates
 
 
 @dataclass(frozen=True)
@@ -61,61 +55,136 @@ class Execution:
     quiet: bool = False
 
 
-def prepare(directory: RunDirectory, scenario: Scenario, settings: EnsembleSettings, source: str) -> None:
+class Ensemble:
+    """An ensemble of a scenario's replicates with its settings; `run()` runs (or continues) it.
+
+    The settings decide the results (`EnsembleSettings`); `jobs`, `backend`
+    and `scheduler` only how fast they come. Without `out` the results are
+    held in memory; with it they stream to that run folder, which a later run
+    of the same ensemble continues (and another ensemble refuses).
+    """
+
+    def __init__(self, scenario: Scenario, replicates: int | None = None, seed: int | None = None, *,
+                 replicates_per_draw: int = 1, until_ci: float | None = None, max_replicates: int | None = None,
+                 engine: str = "fast", population_size: int | None = None, central_inputs: bool = False,
+                 jobs: int = 1, backend: str = "loky", scheduler: str | None = None, quiet: bool = True,
+                 source: str | None = None):
+        self.scenario = scenario
+        self.settings = checked_settings(EnsembleSettings(
+            seed=scenario.ensemble.seed if seed is None else seed,
+            replicates=scenario.ensemble.replicates if replicates is None else replicates,
+            replicates_per_draw=replicates_per_draw, until_ci=until_ci, max_replicates=max_replicates,
+            engine=engine, population_size=population_size, central_inputs=central_inputs))
+        self.execution = Execution(jobs, backend, scheduler, quiet)
+        self.source = source or scenario.name
+
+    def status(self, out: str | Path) -> str:
+        """What the folder `out` holds of this ensemble: "new", "running" (stopped; `run` continues it) or
+        "complete"; a UserError if it holds another run."""
+        directory = RunDirectory(Path(out))
+        if not directory.exists:
+            return "new"
+        _check_same(directory, self.scenario.model_dump_json(), self.settings)
+        return directory.manifest()["status"]
+
+    def run(self, out: str | Path | None = None) -> EnsembleResult:
+        scenario_json = self.scenario.model_dump_json()  # once: for the workers, the hash and the folder
+        if out is None:
+            store = MemoryStore(scenario_json, self.settings, _manifest(scenario_json, self.settings, self.source))
+            run_ensemble(store, self.execution)
+            return store.result()
+        directory = RunDirectory(Path(out))
+        prepare(directory, scenario_json, self.settings, self.source)
+        if not directory.complete:
+            run_ensemble(directory, self.execution)
+        return directory.result()
+
+
+def resume(out: str | Path, execution: Execution = Execution()) -> EnsembleResult:
+    """Continue the stopped run in the folder `out` (its scenario and settings come from there)."""
+    directory = RunDirectory(Path(out))
+    directory.manifest()  # a clear error if the folder holds no run
+    if not directory.complete:
+        run_ensemble(directory, execution)
+    return directory.result()
+
+
+def open_run(path: str | Path) -> EnsembleResult:
+    """A finished run folder as the results object `Ensemble.run` gives."""
+    return RunDirectory(Path(path)).result()
+
+
+def checked_settings(settings: EnsembleSettings) -> EnsembleSettings:
+    """The settings, or a UserError saying which do not go together."""
+    if settings.engine not in ENGINES:
+        raise UserError(f"engine {settings.engine!r}: expected one of {', '.join(ENGINES)}")
+    if settings.replicates < 1 or settings.replicates_per_draw < 1:
+        raise UserError("replicates and replicates per draw must be at least 1")
+    if settings.replicates % settings.replicates_per_draw:
+        raise UserError(f"{settings.replicates} replicates do not split into draws of {settings.replicates_per_draw}")
+    if settings.replicates_per_draw > 1 and settings.central_inputs:
+        raise UserError("a nested design draws the inputs; it cannot use central_inputs (--central-inputs)")
+    if settings.max_replicates and settings.until_ci is None:
+        raise UserError("max_replicates needs until_ci (--max-replicates only applies with --until-ci)")
+    return settings
+
+
+def _manifest(scenario_json: str, settings: EnsembleSettings, source: str) -> dict:
+    scenario_hash = content_hash(scenario_json)
+    return {"scenario_file": source, "scenario_name": json.loads(scenario_json)["name"], "scenario_hash": scenario_hash,
+            "run_id": run_identity(scenario_hash, settings), "settings": asdict(settings),
+            "provenance": provenance()}
+
+
+def prepare(directory: RunDirectory, scenario_json: str, settings: EnsembleSettings, source: str) -> None:
     """Start a run in `directory`, or check that the run already there is this one (never overwrite another)."""
     if not directory.exists:
-        directory.create(scenario, {
-            "scenario_file": source, "scenario_name": scenario.name, "scenario_hash": content_hash(scenario),
-            "settings": asdict(settings), "provenance": provenance()})
-    elif saved_settings(directory) != settings or directory.manifest()["scenario_hash"] != content_hash(scenario):
+        directory.create(scenario_json, _manifest(scenario_json, settings, source))
+    else:
+        _check_same(directory, scenario_json, settings)
+
+
+def _check_same(directory: RunDirectory, scenario_json: str, settings: EnsembleSettings) -> None:
+    if directory.settings() != settings or directory.manifest()["scenario_hash"] != content_hash(scenario_json):
         raise UserError(f"{directory.path} holds a run of other settings or another scenario; "
                         "choose another --out (or --resume it)")
 
 
-def saved_settings(directory: RunDirectory) -> EnsembleSettings:
-    return EnsembleSettings(**directory.manifest()["settings"])
-
-
-def run_caps(scenario: Scenario, settings: EnsembleSettings) -> Caps:
-    """The caps a run is judged by; a quick run's population cap is rescaled as its districts are (`run_replicate`)."""
-    return Caps.from_targets(scenario.targets, population_fraction(scenario, settings.population_size) or 1.0)
-
-
-def run_ensemble(directory: RunDirectory, execution: Execution) -> dict:
-    """Run (or continue) the ensemble described in `directory` to the end; returns its summary."""
-    scenario, settings = directory.scenario(), saved_settings(directory)
-    caps = run_caps(scenario, settings)
+def run_ensemble(store: Store, execution: Execution) -> Summary:
+    """Run (or continue) the ensemble described in `store` to the end; returns its summary."""
+    scenario_json, settings = store.scenario_json(), store.settings()
+    caps = run_caps(Scenario.model_validate_json(scenario_json), settings)
     count = settings.replicates
     while True:
-        _complete_replicates(directory, scenario, settings, count, execution)
-        yearly, redraws = directory.yearly(count)
+        _complete_replicates(store, scenario_json, settings, count, execution)
+        yearly, redraws = store.yearly(count)
         summary = summarize(yearly, caps, settings.replicates_per_draw, redraws)
         if _enough(summary, count, settings):
             break
-        count = min(count + settings.replicates, settings.most_replicates)
-    directory.finish(count, summary)
+        count = min(count + settings.replicates, most_replicates(settings))
+    store.finish(count, summary)
     return summary
 
 
-def _enough(summary: dict, count: int, settings: EnsembleSettings) -> bool:
-    return (settings.until_ci is None or count >= settings.most_replicates
-            or widest_half_width(summary) <= settings.until_ci)
+def _enough(summary: Summary, count: int, settings: EnsembleSettings) -> bool:
+    return (settings.until_ci is None or count >= most_replicates(settings)
+            or summary.widest_half_width() <= settings.until_ci)
 
 
-def _complete_replicates(directory: RunDirectory, scenario: Scenario, settings: EnsembleSettings, count: int,
+def _complete_replicates(store: Store, scenario_json: str, settings: EnsembleSettings, count: int,
                          execution: Execution) -> None:
-    done = directory.finished()
+    done = store.finished()
     todo = [number for number in range(count) if number not in done]
-    task = partial(replicate_of, scenario.model_dump_json(), settings)
+    task = partial(replicate_of, scenario_json, settings)
     progress = tqdm(total=count, initial=count - len(todo), unit="replicate", dynamic_ncols=True,
                     disable=execution.quiet or not sys.stderr.isatty())
     with progress:
         for replicate in _replicates(task, todo, execution):
-            directory.save(replicate)
+            store.save(replicate)
             progress.update()
 
 
-def replicate_of(scenario_json: str, settings: EnsembleSettings, number: int) -> Replicate:
+def replicate_of(scenario_json: str, settings: EnsembleSettings, number: int) -> ReplicateResult:
     """Replicate `number` of an ensemble, as a worker runs it."""
     return run_replicate(_parsed(scenario_json), settings.seed, number,
                          replicates_per_draw=settings.replicates_per_draw, engine=settings.engine,
@@ -130,7 +199,7 @@ def _parsed(scenario_json: str) -> Scenario:
     return Scenario.model_validate_json(scenario_json)
 
 
-def _replicates(task, numbers: list[int], execution: Execution) -> Iterator[Replicate]:
+def _replicates(task, numbers: list[int], execution: Execution) -> Iterator[ReplicateResult]:
     """Each replicate as it finishes, in any order."""
     if execution.jobs == 1 or len(numbers) <= 1:
         return map(task, numbers)
@@ -139,14 +208,14 @@ def _replicates(task, numbers: list[int], execution: Execution) -> Iterator[Repl
     return _on_loky(task, numbers, execution)
 
 
-def _on_loky(task, numbers: list[int], execution: Execution) -> Iterable[Replicate]:
+def _on_loky(task, numbers: list[int], execution: Execution) -> Iterable[ReplicateResult]:
     yield from Parallel(n_jobs=execution.jobs, backend="loky", return_as="generator_unordered")(
         delayed(task)(number) for number in numbers)
     # idle workers keep their memory for the next job; the summary and report have no use for them
     get_reusable_executor(reuse=True).shutdown(wait=True)
 
 
-def _on_dask(task, numbers: list[int], execution: Execution) -> Iterable[Replicate]:
+def _on_dask(task, numbers: list[int], execution: Execution) -> Iterable[ReplicateResult]:
     try:
         from distributed import Client
     except ImportError:

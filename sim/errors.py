@@ -8,12 +8,12 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Problem:
     file: Path
-    line: int
+    line: int | None  # None: the values came from code, not a file's lines
     field: str
     message: str
 
     def __str__(self) -> str:
-        where = f"{_display(self.file)}:{self.line}"
+        where = _display(self.file) if self.line is None else f"{_display(self.file)}:{self.line}"
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 

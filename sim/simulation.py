@@ -1,31 +1,20 @@
-"""One replicate: draw the inputs, build the base population, run an engine."""
+"""One replicate: draw the inputs, build the base population, run an engine.
+
+    one = sim.Simulation(scenario, seed=1).run()   # a ReplicateResult
+    one.yearly                                     # one row per year
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import pandas as pd
 
-from sim.scenario.distributions import central
 from sim.errors import ImplausibleInputs, UserError
-from sim.indicators import PYRAMID_GROUPS
+from sim.population.synthesis import synthesize
+from sim.results.runs import ReplicateResult, backlog_table, population_fraction, pyramid_table
 from sim.scenario.inputs import realize
 from sim.scenario.schema import Scenario
 from sim.streams import child_seed, replicate_seed, stream_seed, streams
-from sim.population.synthesis import synthesize
 
 ENGINES = ("fast", "reference")
-BACKLOG_COLUMNS = ["date", "regime", "residence", "order", "age_group", "released", "acting"]
-
-
-@dataclass(frozen=True)
-class Replicate:
-    number: int
-    yearly: pd.DataFrame  # one row per calendar year: replicate, year, then the indicators
-    inputs: dict[str, float]  # the drawn value of each uncertain input, by dotted path
-    pyramids: pd.DataFrame  # replicate, year (the base year, then each year's end), sex, age_group, people
-    backlogs: pd.DataFrame  # replicate, then `Backlog.rows` of each relaxation of the rules in the run
-    redraws: int  # draws of the inputs set aside as implausible before these (see `run_replicate`)
 
 
 # a replicate whose inputs are implausible this many times in a row ends the run: the priors are at fault
@@ -45,7 +34,7 @@ def engine_class(engine: str):
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_per_draw: int = 1,
                   engine: str = "fast", population_size: int | None = None,
-                  central_inputs: bool = False) -> Replicate:
+                  central_inputs: bool = False) -> ReplicateResult:
     """Replicate `replicate` of the ensemble seeded `seed`; `central_inputs` fixes every input at its mean.
 
     Replicates share their drawn inputs in groups of `replicates_per_draw`
@@ -70,9 +59,8 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
         model = engine_class(engine)(realized, synthesize(realized, random_streams["synthesis"], size), random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
-    backlogs = pd.DataFrame([row for backlog in model.backlogs for row in backlog.rows()], columns=BACKLOG_COLUMNS)
-    backlogs.insert(0, "replicate", replicate)
-    return Replicate(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, redraws)
+    backlogs = backlog_table(replicate, [row for backlog in model.backlogs for row in backlog.rows()])
+    return ReplicateResult(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, redraws)
 
 
 def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, fraction: float | None,
@@ -94,15 +82,18 @@ def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, 
                     f"implausible; widen or move the priors. The last: {'; '.join(model.problems)}")
 
 
-def population_fraction(scenario: Scenario, population_size: int | None) -> float | None:
-    """Simulated people per person of the district in a quick run (`population_size` at the central size)."""
-    return population_size and population_size / central(scenario.population.size)
+class Simulation:
+    """One replicate of a scenario: replicate `replicate` of the ensemble seeded `seed` (the scenario's by
+    default), so it is the same replicate an `Ensemble` of that seed runs."""
 
+    def __init__(self, scenario: Scenario, seed: int | None = None, replicate: int = 0, *, engine: str = "fast",
+                 population_size: int | None = None, central_inputs: bool = False):
+        if engine not in ENGINES:
+            raise UserError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
+        self.scenario, self.replicate = scenario, replicate
+        self.seed = scenario.ensemble.seed if seed is None else seed
+        self.engine, self.population_size, self.central_inputs = engine, population_size, central_inputs
 
-def pyramid_table(replicate: int, pyramids: list[tuple[int, np.ndarray]]) -> pd.DataFrame:
-    """Tidy rows of people by year, sex and five-year age group (lower bound; the last is open)."""
-    rows = [(replicate, year, sex, int(group), float(people))
-            for year, pyramid in pyramids
-            for sex, by_group in zip(("female", "male"), pyramid)
-            for group, people in zip(PYRAMID_GROUPS, by_group)]
-    return pd.DataFrame(rows, columns=["replicate", "year", "sex", "age_group", "people"])
+    def run(self) -> ReplicateResult:
+        return run_replicate(self.scenario, self.seed, self.replicate, engine=self.engine,
+                             population_size=self.population_size, central_inputs=self.central_inputs)

@@ -1,38 +1,14 @@
-"""Headline outcomes per replicate and partial rank correlation coefficients."""
+"""Partial rank correlation coefficients of the drawn inputs with a headline outcome."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.results.sensitivity import headline_outcomes, prcc
+from sim.results.sensitivity import prcc
 
 N = 400
 # under no relation, atanh(PRCC) is about normal with variance 1 / (n - 3 - inputs held fixed);
 # 4 standard deviations leave a chance of about 6e-5 to misjudge a coefficient
 Z = 4.0
-
-
-def _replicates(rows: dict[int, dict[str, list[float]]], years: list[int]) -> pd.DataFrame:
-    return pd.DataFrame([{"replicate": r, "year": year, **{name: values[i] for name, values in columns.items()}}
-                         for r, columns in rows.items() for i, year in enumerate(years)])
-
-
-def test_headline_outcomes_take_the_cap_windows():
-    years = [2015, 2016, 2017, 2018]
-    table = _replicates({
-        0: {"population_end": [10, 30, 20, 99], "natural_growth_permille": [50, 1, 2, 3]},
-        1: {"population_end": [5, 6, 7, 8], "natural_growth_permille": [0, 4, 4, 40]},
-    }, years)
-    outcomes = headline_outcomes(table, population_year=2017, growth_years=(2016, 2017))
-    expected = pd.DataFrame({"population_final": [20, 7], "population_max": [30, 7],
-                             "natural_growth_mean": [1.5, 4.0], "natural_growth_max": [2, 4]},
-                            index=pd.Index([0, 1], name="replicate"))
-    pd.testing.assert_frame_equal(outcomes, expected, check_dtype=False, check_names=False)
-
-
-def test_headline_outcomes_refuse_a_missing_cap_year():
-    table = _replicates({0: {"population_end": [1, 2], "natural_growth_permille": [1, 2]}}, [2016, 2017])
-    with pytest.raises(ValueError, match="2018"):
-        headline_outcomes(table, population_year=2018, growth_years=(2016, 2017))
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from sim.errors import ImplausibleInputs
 from sim.scenario.loading import load_scenario
 from sim.scenario.inputs import realize
 from sim.engines.columnar import ColumnarModel
-from sim.simulation import _plausible_draw, population_fraction, run_replicate
+from sim.results.runs import population_fraction
+from sim.simulation import _plausible_draw, run_replicate
 from sim.streams import replicate_seed, stream_seed, streams
 from sim.population.synthesis import synthesize
 from tests.conftest import UNIVERSAL

@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from scipy.stats import f_oneway, norm
 
-from sim.scenario.schema import Targets
-from sim.results.summary import (Caps, exceedance, headline_sentences, indicator_quantiles, summarize,
-                         variance_components, variance_decomposition, widest_half_width)
+from sim.report.wording import headline_sentences
+from sim.results.caps import caps_of
+from sim.results.summary import Probability, Summary, indicator_quantiles, summarize, variance_components, \
+    variance_decomposition
+from tests.test_caps import targets
 
 Z95 = norm.ppf(0.975)
-CAPS = Caps(population_limit=100, population_year=2020, natural_growth_limit_permille=8.5,
-            natural_growth_years=(2016, 2020))
+CAPS = caps_of(targets(2020, (2016, 2020)))
 YEARS = [2015, 2016, 2017, 2018, 2019, 2020, 2021]
 
 
@@ -25,22 +26,22 @@ def _wilson_closed_form(k: int, n: int) -> tuple[float, float]:
 
 def test_wilson_interval_of_a_published_example():
     # Newcombe (1998), Statistics in Medicine 17:857, method 3: 81/263 -> 0.2553 to 0.3662
-    result = exceedance(81, 263)
-    assert result["ci95"] == pytest.approx([0.2553, 0.3662], abs=5e-5)
-    assert result["p"] == 81 / 263
-    assert result["mcse"] == pytest.approx(math.sqrt(81 / 263 * 182 / 263 / 263), rel=1e-12)
+    result = Probability.of(81, 263)
+    assert list(result.ci95) == pytest.approx([0.2553, 0.3662], abs=5e-5)
+    assert result.p == 81 / 263
+    assert result.mcse == pytest.approx(math.sqrt(81 / 263 * 182 / 263 / 263), rel=1e-12)
 
 
 @pytest.mark.parametrize("k", range(0, 21))
 def test_wilson_interval_matches_the_closed_form(k):
-    assert exceedance(k, 20)["ci95"] == pytest.approx(list(_wilson_closed_form(k, 20)), abs=1e-12)
+    assert list(Probability.of(k, 20).ci95) == pytest.approx(list(_wilson_closed_form(k, 20)), abs=1e-12)
 
 
 def test_wilson_interval_at_the_edges():
-    none, every = exceedance(0, 50), exceedance(50, 50)
-    assert none["ci95"][0] == 0 and none["ci95"][1] == pytest.approx(Z95 ** 2 / (50 + Z95 ** 2), abs=1e-12)
-    assert every["ci95"][1] == 1 and every["ci95"][0] == pytest.approx(50 / (50 + Z95 ** 2), abs=1e-12)
-    assert none["mcse"] == every["mcse"] == 0
+    none, every = Probability.of(0, 50), Probability.of(50, 50)
+    assert none.ci95[0] == 0 and none.ci95[1] == pytest.approx(Z95 ** 2 / (50 + Z95 ** 2), abs=1e-12)
+    assert every.ci95[1] == 1 and every.ci95[0] == pytest.approx(50 / (50 + Z95 ** 2), abs=1e-12)
+    assert none.mcse == every.mcse == 0
 
 
 def _replicates(rows: dict[int, tuple[list[float], list[float]]]) -> pd.DataFrame:
@@ -64,20 +65,15 @@ HAND_BUILT = _replicates({
 
 
 def test_cap_probabilities_of_a_hand_built_ensemble():
-    caps = summarize(HAND_BUILT, CAPS)["caps"]
-    assert caps["population"]["limit"] == 100 and caps["population"]["year"] == 2020
-    assert caps["natural_growth"]["years"] == [2016, 2020]
-    assert caps["population"]["p_exceed_final"] == exceedance(1, 4)
+    summary = summarize(HAND_BUILT, CAPS)
+    population, growth = summary.population, summary.natural_growth
+    assert population.limit == 100 and population.year == 2020
+    assert growth.years == [2016, 2020]
+    assert population.p_exceed_final == Probability.of(1, 4)
     # replicate 2's 2015 counts: the run up to the cap year includes the years before it
-    assert caps["population"]["p_exceed_any_year"] == exceedance(3, 4)
-    assert caps["natural_growth"]["p_exceed_mean"] == exceedance(1, 4)
-    assert caps["natural_growth"]["p_exceed_any_year"] == exceedance(2, 4)
-
-
-def test_caps_from_the_scenario_targets():
-    targets = Targets(population={"limit": 920000, "year": 2020},
-                      natural_growth={"limit_permille": 8.5, "first_year": 2016, "last_year": 2020})
-    assert Caps.from_targets(targets) == Caps(920000, 2020, 8.5, (2016, 2020))
+    assert population.p_exceed_any_year == Probability.of(3, 4)
+    assert growth.p_exceed_mean == Probability.of(1, 4)
+    assert growth.p_exceed_any_year == Probability.of(2, 4)
 
 
 def test_indicator_mean_and_quantiles():
@@ -89,29 +85,34 @@ def test_indicator_mean_and_quantiles():
     assert set(result["srb"]["2020"].values()) == {None}
 
 
-def test_summary_is_plain_json():
+def test_summary_is_plain_json_and_reads_back_the_same():
     summary = summarize(HAND_BUILT.assign(tfr=np.nan), CAPS)
-    assert json.loads(json.dumps(summary, allow_nan=False)) == summary
-    assert set(summary) == {"replicates", "years", "caps", "indicators", "variance_decomposition", "input_redraws"}
-    assert summary["replicates"] == 4 and summary["years"] == [2015, 2021]
-    assert set(summary["indicators"]) == {"population_end", "natural_growth_permille", "tfr"}
-    assert summary["variance_decomposition"] is None
+    data = summary.to_json()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert Summary.from_json(json.loads(json.dumps(data))) == summary
+    assert set(data) == {"replicates", "years", "caps", "indicators", "variance_decomposition", "input_redraws"}
+    assert data["replicates"] == 4 and data["years"] == [2015, 2021]
+    assert data["caps"]["population"] == {"limit": 100, "year": 2020,
+                                          "p_exceed_final": Probability.of(1, 4).to_json(),
+                                          "p_exceed_any_year": Probability.of(3, 4).to_json()}
+    assert set(data["indicators"]) == {"population_end", "natural_growth_permille", "tfr"}
+    assert data["variance_decomposition"] is None
 
 
 def test_headline_sentences():
     population, growth = headline_sentences(summarize(HAND_BUILT, CAPS))
-    low, high = exceedance(1, 4)["ci95"]
+    low, high = Probability.of(1, 4).ci95
     assert population == (f"Chance that the population exceeds 100 at the end of 2020: "
                           f"25% (95% CI {low:.0%}-{high:.0%}, 4 replicates).")
     assert growth == (f"Chance that natural growth averages above 8.5 per mille over 2016-2020: "
                       f"25% (95% CI {low:.0%}-{high:.0%}, 4 replicates).")
-    big = Caps(920000, 2020, 8.5, (2016, 2020))
+    big = caps_of(targets(2020, (2016, 2020), population_limit=920000))
     assert "exceeds 920,000 at the end" in headline_sentences(summarize(HAND_BUILT, big))[0]
 
 
 def test_widest_half_width_is_that_of_the_least_certain_probability():
-    low, high = exceedance(2, 4)["ci95"]  # p = 1/2 has the widest interval of the four
-    assert widest_half_width(summarize(HAND_BUILT, CAPS)) == pytest.approx((high - low) / 2, abs=1e-15)
+    low, high = Probability.of(2, 4).ci95  # p = 1/2 has the widest interval of the four
+    assert summarize(HAND_BUILT, CAPS).widest_half_width() == pytest.approx((high - low) / 2, abs=1e-15)
 
 
 # --- variance decomposition ----------------------------------------------------------------
@@ -168,8 +169,8 @@ def test_variance_decomposition_needs_a_balanced_nested_design(nested):
 def test_summary_of_a_nested_run(nested):
     table = pd.DataFrame({"replicate": nested.index, "year": 2020, "population_end": nested.to_numpy(),
                           "natural_growth_permille": nested.to_numpy() / 10})
-    caps = Caps(60, 2020, 6.0, (2020, 2020))
-    decomposition = summarize(table, caps, replicates_per_draw=K)["variance_decomposition"]
+    caps = caps_of(targets(2020, (2020, 2020), population_limit=60, growth_limit=6.0))
+    decomposition = summarize(table, caps, replicates_per_draw=K).variance_decomposition
     assert decomposition["draws"] == P and decomposition["replicates_per_draw"] == K
     assert set(decomposition["outcomes"]) == {"population_final", "population_max", "natural_growth_mean",
                                               "natural_growth_max"}

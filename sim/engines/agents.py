@@ -108,7 +108,7 @@ class Person(mesa.Agent):
 
 
 class AgentModel(DistrictModel):
-    """The same projection as `sim.model.ColumnarModel`, one Mesa agent per person."""
+    """The same projection as `sim.engines.columnar.ColumnarModel`, one Mesa agent per person."""
 
     def __init__(self, scenario: Scenario, synthesis: Synthesis, random_streams: dict[str, np.random.Generator],
                  processes: tuple[Process, ...] = PROCESSES):

@@ -180,8 +180,12 @@ class ColumnarModel(DistrictModel):
         may = may_conceive(pop, self.rates, wives)
         women, draw = wives[may], draw[may]
         rate, exposure = conception_chances(pop, women, self.rates, self.regime, step.months, self.catch_up_open)
-        conceived = draw < rules.conception_probability(rate, exposure)
-        months_pregnant = 1 + (rng.random(np.count_nonzero(conceived)) * exposure[conceived]).astype(np.int8)
+        chance = rules.conception_probability(rate, exposure)
+        conceived = draw < chance
+        # Given a conception, draw / chance is uniform on [0, 1): it places her conception in a month of those
+        # exposed without a second draw, so the stream's place does not depend on who conceived and variants
+        # run with the same seed stay paired step after step.
+        months_pregnant = 1 + (draw[conceived] / chance[conceived] * exposure[conceived]).astype(np.int8)
         pop.months_pregnant[women[conceived]] = -months_pregnant
         self._pregnant = merged(self._pregnant, women[conceived])
 

@@ -7,7 +7,7 @@ pregnant, intention, the catch-up window she acts in, and for a wife whether
 her husband is present and an only child), each with the expected number of
 people in it. A relaxation of the rules splits each state of its backlog into
 those who act (in its window) and those who give their wish up.
-Every event of the engine's step (`sim.model.ColumnarModel`) splits a state into
+Every event of the engine's step (`sim.engines.columnar.ColumnarModel`) splits a state into
 its outcomes by their probabilities, through the same functions of `sim.engines.rules`,
 and identical states are merged after each step. The result is what the mean
 of infinitely many replicates run on the same base population would give.

@@ -130,7 +130,7 @@ def intention_ranks(rng: np.random.Generator, count: int) -> np.ndarray:
 # The same rates, integrated over each woman's past, drew the base
 # population's later births (`sim.population.histories`); the first-birth scales are
 # calibrated to the base year's first births and the later orders go on at the
-# histories' levels (`sim.model.calibrate`).
+# histories' levels (`sim.engines.district.calibrate`).
 
 ORDERS = 3  # birth orders 1, 2, 3+
 

@@ -1,7 +1,7 @@
 """Second and third births of women of childbearing age, drawn with the engines' own rules over their past.
 
 A woman of childbearing age on the census day or after conceives her next
-child at the rate the engines use (`sim.rules.conception_rate`):
+child at the rate the engines use (`sim.engines.rules.conception_rate`):
 
     level[residence, order] x fecundity(age) x wants x policy x catch-up,
 
@@ -21,7 +21,7 @@ the run will: some give their wish up, the rest act on it faster for a while.
 The level of each order and residence is solved so that the census year's
 births of that order per first birth are the census's. The base year's births
 by order are then an outcome of the history, and the engines go on at the
-same levels (`sim.model.calibrate`).
+same levels (`sim.engines.district.calibrate`).
 
 Times are months before the base date (the past is negative).
 """

@@ -61,7 +61,7 @@ class Synthesis:
     catch_up_ends: list[dt.date]  # when the catch-up window of each relaxation before the base date closes
     history_levels: np.ndarray  # (residence, orders 2 and 3) monthly in-policy rates the histories were drawn at
     births_against_history: float  # the scenario's births a year over the histories' births in the last 12 months
-    problems: list[str]  # what is implausible about the histories (`sim.histories.solve_level`)
+    problems: list[str]  # what is implausible about the histories (`sim.population.histories.solve_level`)
     history: History  # what drew the later births (describes them: `History.second_child_wishes`)
 
 

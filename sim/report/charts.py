@@ -1,4 +1,5 @@
-"""Plotting primitives for the reports: pages, fan charts, cap lines, tornado and dot-and-whisker charts.
+"""Plotting primitives for the reports: pages, fan charts, cap lines, histograms, answer boxes, tornado and
+dot-and-whisker charts.
 
 Every figure is a bare `matplotlib.figure.Figure` on an Agg canvas, never pyplot,
 so building a report touches no global state and needs no display.
@@ -151,3 +152,40 @@ def dot_whisker(ax: Axes, labels: Sequence[str], value: pd.Series, low: pd.Serie
                     xy=(lo if v <= middle else hi, position), xytext=(0, 9), textcoords="offset points",
                     ha="left" if v <= middle else "right", va="bottom", fontsize=BODY_SIZE - 1)
     ax.grid(axis="x", alpha=0.3)
+
+
+def histogram_against(ax: Axes, values: pd.Series, limit: float) -> None:
+    """One value per run: runs above the cap in red, at or below in grey; the cap is a bin edge so no bar
+    straddles it."""
+    width = max(np.ptp(values) / 12, 0.1)
+    edges = limit + width * np.arange(np.floor((values.min() - limit) / width) - 1,
+                                      np.ceil((values.max() - limit) / width) + 2)
+    above = values > limit
+    ax.hist(values[~above], bins=edges, color="#999999", label=f"at or below the cap: {_runs(~above)}")
+    ax.hist(values[above], bins=edges, color=CAP_COLOUR, alpha=0.8, label=f"above the cap: {_runs(above)}")
+    ax.axvline(limit, color=CAP_COLOUR, linestyle="--", linewidth=1.8)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+    ax.text(limit, ax.get_ylim()[1] * 0.5, f" cap {limit:g} ", color=CAP_COLOUR, rotation=90, ha="right",
+            va="center", fontsize=BODY_SIZE - 1, fontweight="bold")
+    ax.legend(loc="upper left", fontsize=BODY_SIZE - 1)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+
+
+def _runs(selected: pd.Series) -> str:
+    return f"{selected.sum()} of {len(selected)} runs ({selected.mean():.0%})"
+
+
+def answer_box(figure: Figure, left: float, heading: str, number: str, beside: str, sentence: str,
+               aside: str) -> None:
+    """A framed answer in the page's upper half: its question, a large number with a note beside it, the
+    sentence that says it, and a related figure in grey."""
+    box = figure.add_axes((left, 0.58, 0.45, 0.32))
+    box.set_xticks([])
+    box.set_yticks([])
+    for spine in box.spines.values():
+        spine.set_color("#BBBBBB")
+    box.text(0.04, 0.93, textwrap.fill(heading, 50), fontsize=BODY_SIZE + 2, weight="bold", va="top")
+    box.text(0.04, 0.70, number, fontsize=44, weight="bold", color=CAP_COLOUR, va="top")
+    box.text(0.42, 0.62, beside, fontsize=BODY_SIZE + 1, va="top")
+    box.text(0.04, 0.31, textwrap.fill(sentence, 68), fontsize=BODY_SIZE - 1, va="top")
+    box.text(0.04, 0.11, textwrap.fill(aside, 68), fontsize=BODY_SIZE - 1, va="top", color=PLAN_COLOUR)

@@ -1,39 +1,8 @@
-"""Which drawn inputs move the headline outcomes: partial rank correlation coefficients (PRCC).
-
-Also the headline outcomes themselves, one row per replicate, which the summary's
-caps and variance decomposition read too.
-"""
+"""Which drawn inputs move the headline outcomes (`sim.results.caps`): partial rank correlation coefficients."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-
-def _yearly_values(replicates: pd.DataFrame, indicator: str, years: list[int]) -> pd.DataFrame:
-    """One indicator as a replicate x year table over `years`; every replicate must have every year."""
-    table = replicates.pivot(index="replicate", columns="year", values=indicator)
-    missing = [year for year in years if year not in table.columns]
-    if missing:
-        raise ValueError(f"{indicator}: no rows for year(s) {missing}; the run has {sorted(table.columns)}")
-    table = table[years]
-    if table.isna().any(axis=None):
-        raise ValueError(f"{indicator}: some replicates lack a value in {years[0]}-{years[-1]}")
-    return table
-
-
-def headline_outcomes(replicates: pd.DataFrame, population_year: int,
-                      growth_years: tuple[int, int]) -> pd.DataFrame:
-    """Per replicate: population at the end of `population_year` and its peak up to then,
-    mean and peak yearly natural growth (per mille) over `growth_years` (inclusive)."""
-    up_to_cap = sorted({int(y) for y in replicates["year"].unique() if y < population_year} | {population_year})
-    population = _yearly_values(replicates, "population_end", up_to_cap)
-    growth = _yearly_values(replicates, "natural_growth_permille", list(range(growth_years[0], growth_years[1] + 1)))
-    return pd.DataFrame({
-        "population_final": population[population_year],
-        "population_max": population.max(axis=1),
-        "natural_growth_mean": growth.mean(axis=1),
-        "natural_growth_max": growth.max(axis=1),
-    })
 
 
 def prcc(inputs: pd.DataFrame, outcome: pd.Series) -> pd.Series:

@@ -1,15 +1,21 @@
-"""A run's folder on disk: what it was asked, what has finished, and the final tables.
+"""Where results are kept: a run's folder on disk, or memory. The only module that knows a run folder's files.
 
-    manifest.json       settings, provenance and status: "running" until the
+A run folder:
+
+    manifest.json       settings, run identity, provenance and status: "running" until the
                         tables below are written, then "complete"
-    scenario.json       the resolved scenario (what `erhai run --resume` reads)
+    scenario.json       the resolved scenario (what a resumed run reads)
     parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids, backlogs
     replicates.csv      replicate, year, one column per indicator         }
-    inputs.csv          replicate, each drawn input                      }
-    pyramids.csv        replicate, year, sex, age_group, people          } written when
-    backlogs.csv        replicate, date, regime, residence, order,       } the run completes
-                        age_group, released, acting                      }
-    summary.json        the caps and indicator bands (`sim.results.summary`)     }
+    inputs.csv          replicate, each drawn input                      }  written when the
+    pyramids.csv        replicate, year, sex, age_group, people          }  run completes, each
+    backlogs.csv        replicate, date, regime, residence, order,       }  also as .parquet with
+                        age_group, released, acting                      }  the scenario and run
+    summary.json        the caps and indicator bands (`sim.results.summary`)  identity in its metadata
+    report.pdf          the run report
+
+An experiment folder holds one run folder per variant under `variants/`,
+`comparison.csv`, `experiment.json` and `comparison.pdf`.
 
 Every file is written under a temporary name and renamed into place, so a run
 killed at any moment leaves only whole files, and a folder whose manifest does
@@ -18,20 +24,29 @@ not say "complete" is never read as a finished run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim.errors import UserError
 from sim.provenance import now
-from sim.simulation import Replicate
+from sim.results.runs import TABLE_COLUMNS, TABLES, EnsembleResult, EnsembleSettings, ReplicateResult
+from sim.results.summary import Summary
 from sim.scenario.schema import Scenario
 
-MANIFEST, SCENARIO, PARTS = "manifest.json", "scenario.json", "parts"
-TABLES = ("replicates", "inputs", "pyramids", "backlogs")
+MANIFEST, SCENARIO, PARTS, SUMMARY, REPORT = "manifest.json", "scenario.json", "parts", "summary.json", "report.pdf"
+COMPARISON_TABLE, EXPERIMENT, COMPARISON_REPORT, VARIANTS = ("comparison.csv", "experiment.json", "comparison.pdf",
+                                                              "variants")
 RUNNING, COMPLETE = "running", "complete"
+_STRINGS = {"sex", "date", "regime", "residence", "order"}
+_INTEGERS = {"replicate", "year", "age_group"}
+_ROW_GROUP_REPLICATES = 100  # replicates per Parquet row group: few groups, and memory bounded by one
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -44,7 +59,53 @@ def write_json(path: Path, data: dict) -> None:
     write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
+def run_identity(scenario_hash: str, settings: EnsembleSettings) -> str:
+    """What names one run: its scenario's content and its settings (the same run gives the same identity)."""
+    return hashlib.sha256(json.dumps([scenario_hash, asdict(settings)], sort_keys=True).encode()).hexdigest()[:16]
+
+
+class MemoryStore:
+    """An ensemble's replicates held in memory (`sim.Ensemble(...).run()` without a folder)."""
+
+    def __init__(self, scenario_json: str, settings: EnsembleSettings, manifest: dict):
+        self._scenario_json, self._settings = scenario_json, settings
+        self._manifest = {**manifest, "status": RUNNING, "started": now(), "finished": None}
+        self._replicates: dict[int, ReplicateResult] = {}
+        self._summary: Summary | None = None
+        self._count = 0
+
+    def scenario_json(self) -> str:
+        return self._scenario_json
+
+    def settings(self) -> EnsembleSettings:
+        return self._settings
+
+    def finished(self) -> set[int]:
+        return set(self._replicates)
+
+    def save(self, replicate: ReplicateResult) -> None:
+        self._replicates[replicate.number] = replicate
+
+    def yearly(self, count: int) -> tuple[pd.DataFrame, int]:
+        """The yearly indicators of replicates 0..count-1 and the draws of their inputs set aside."""
+        chosen = [self._replicates[number] for number in range(count)]
+        return pd.concat([r.yearly for r in chosen], ignore_index=True), sum(r.redraws for r in chosen)
+
+    def finish(self, count: int, summary: Summary) -> None:
+        self._summary, self._count = summary, count
+        self._manifest.update({"replicates": count, "status": COMPLETE, "finished": now()})
+
+    def result(self) -> EnsembleResult:
+        tables = {name: _typed(pd.concat([self._replicates[n].tables()[name] for n in range(self._count)],
+                                         ignore_index=True)) for name in TABLES}
+        return EnsembleResult(Scenario.model_validate_json(self._scenario_json), self._settings, dict(self._manifest),
+                              self._summary,
+                              tables["replicates"], tables["inputs"], tables["pyramids"], tables["backlogs"])
+
+
 class RunDirectory:
+    """A run's folder: what it was asked, what has finished, and the final tables."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.parts = self.path / PARTS
@@ -52,6 +113,10 @@ class RunDirectory:
     @property
     def exists(self) -> bool:
         return (self.path / MANIFEST).exists()
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / REPORT
 
     def manifest(self) -> dict:
         try:
@@ -63,19 +128,26 @@ class RunDirectory:
     def complete(self) -> bool:
         return self.exists and self.manifest()["status"] == COMPLETE
 
-    def create(self, scenario: Scenario, manifest: dict) -> None:
+    def create(self, scenario_json: str, manifest: dict) -> None:
+        """Start the folder of a run: the resolved scenario (as serialized once for the run) and its manifest."""
         self.parts.mkdir(parents=True, exist_ok=True)
-        write_json(self.path / SCENARIO, scenario.model_dump(mode="json"))
+        write_atomically(self.path / SCENARIO, json.dumps(json.loads(scenario_json), indent=2) + "\n")
         write_json(self.path / MANIFEST, {**manifest, "status": RUNNING, "started": now(), "finished": None})
 
+    def scenario_json(self) -> str:
+        return (self.path / SCENARIO).read_text()
+
     def scenario(self) -> Scenario:
-        return Scenario.model_validate(json.loads((self.path / SCENARIO).read_text()))
+        return Scenario.model_validate_json(self.scenario_json())
+
+    def settings(self) -> EnsembleSettings:
+        return EnsembleSettings(**self.manifest()["settings"])
 
     def finished(self) -> set[int]:
         """Numbers of the replicates whose results are saved."""
         return {int(part.stem[1:]) for part in self.parts.glob("r*.json")}
 
-    def save(self, replicate: Replicate) -> None:
+    def save(self, replicate: ReplicateResult) -> None:
         part = {"replicate": replicate.number, "yearly": replicate.yearly.to_dict(orient="list"),
                 "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list"),
                 "backlogs": replicate.backlogs.to_dict(orient="list"), "redraws": replicate.redraws}
@@ -84,32 +156,103 @@ class RunDirectory:
     def _part_path(self, number: int) -> Path:
         return self.parts / f"r{number:06d}.json"
 
-    def _part_tables(self, number: int) -> dict[str, pd.DataFrame]:
+    def _part(self, number: int) -> ReplicateResult:
         part = json.loads(self._part_path(number).read_text())
-        return {"replicates": pd.DataFrame(part["yearly"]), "inputs": pd.DataFrame([{"replicate": number,
-                                                                                    **part["inputs"]}]),
-                "pyramids": pd.DataFrame(part["pyramids"]), "backlogs": pd.DataFrame(part["backlogs"])}
+        return ReplicateResult(number, pd.DataFrame(part["yearly"]), part["inputs"], pd.DataFrame(part["pyramids"]),
+                               pd.DataFrame(part["backlogs"], columns=list(TABLE_COLUMNS["backlogs"])),
+                               part["redraws"])
 
     def yearly(self, count: int) -> tuple[pd.DataFrame, int]:
         """The yearly indicators of replicates 0..count-1, in replicate order, and the draws of their inputs set
-        aside as implausible (`run.run_replicate`): what a summary needs, from one read of each part."""
+        aside as implausible (`sim.simulation.run_replicate`): what a summary needs, from one read of each part."""
         parts = [json.loads(self._part_path(number).read_text()) for number in range(count)]
         return (pd.concat([pd.DataFrame(part["yearly"]) for part in parts], ignore_index=True),
                 sum(part["redraws"] for part in parts))
 
-    def finish(self, count: int, summary: dict) -> None:
+    def finish(self, count: int, summary: Summary) -> None:
         """Write the final tables, then mark the run complete (last, so a crash before leaves it running).
 
-        The tables are written part by part, so memory does not grow with the replicate count.
+        The tables are written a batch of parts at a time, so memory does not grow with the replicate count.
         """
-        partials = {name: self.path / f"{name}.csv.partial" for name in TABLES}
-        with contextlib.ExitStack() as stack:
-            files = {name: stack.enter_context(path.open("w")) for name, path in partials.items()}
-            for number in range(count):
-                for name, table in self._part_tables(number).items():
-                    table.to_csv(files[name], index=False, header=number == 0)
-        for name, path in partials.items():
-            os.replace(path, self.path / f"{name}.csv")
-        write_json(self.path / "summary.json", summary)
         manifest = self.manifest()
+        metadata = {b"erhai.scenario": manifest["scenario_name"].encode(), b"erhai.run_id": manifest["run_id"].encode(),
+                    b"erhai.scenario_hash": manifest["scenario_hash"].encode()}
+        partials = {(name, kind): self.path / f"{name}.{kind}.partial"
+                    for name in TABLES for kind in ("csv", "parquet")}
+        with contextlib.ExitStack() as stack:
+            csv = {name: stack.enter_context(partials[name, "csv"].open("w")) for name in TABLES}
+            parquet: dict[str, pq.ParquetWriter] = {}
+            for first in range(0, count, _ROW_GROUP_REPLICATES):
+                batch = [self._part(number).tables() for number in range(first, min(first + _ROW_GROUP_REPLICATES,
+                                                                                      count))]
+                for name in TABLES:
+                    table = _typed(pd.concat([tables[name] for tables in batch], ignore_index=True))
+                    table.to_csv(csv[name], index=False, header=first == 0)
+                    arrow = pa.Table.from_pandas(table, preserve_index=False)
+                    if name not in parquet:
+                        schema = arrow.schema.with_metadata({**(arrow.schema.metadata or {}), **metadata})
+                        parquet[name] = stack.enter_context(pq.ParquetWriter(partials[name, "parquet"], schema))
+                    parquet[name].write_table(arrow.cast(parquet[name].schema))
+        for (name, kind), partial in partials.items():
+            os.replace(partial, self.path / f"{name}.{kind}")
+        write_json(self.path / SUMMARY, summary.to_json())
         write_json(self.path / MANIFEST, {**manifest, "replicates": count, "status": COMPLETE, "finished": now()})
+
+    def result(self) -> EnsembleResult:
+        """The finished run, read from its Parquet tables (a clear UserError for anything else)."""
+        manifest = self.manifest()
+        if manifest["status"] != COMPLETE:
+            raise UserError(f"{self.path}: the run is not complete (status {manifest['status']!r}); "
+                            f"finish it with erhai run --resume {self.path}")
+        missing = [name for name in (SUMMARY, *(f"{table}.parquet" for table in TABLES))
+                   if not (self.path / name).exists()]
+        if missing:
+            raise UserError(f"{self.path}: missing {', '.join(missing)}; was it written by an older erhai run?")
+        tables = {name: pq.read_table(self.path / f"{name}.parquet").to_pandas() for name in TABLES}
+        summary = Summary.from_json(json.loads((self.path / SUMMARY).read_text()))
+        return EnsembleResult(self.scenario(), self.settings(), manifest, summary, tables["replicates"],
+                              tables["inputs"], tables["pyramids"], tables["backlogs"], self.path)
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Every table's columns in one dtype each, whichever store it comes from: whole numbers as int64, names as
+    strings, the rest float64 (an empty backlog table included)."""
+    return table.astype({column: "int64" if column in _INTEGERS else str if column in _STRINGS else "float64"
+                         for column in table.columns})
+
+
+def variant_folder(name: str) -> str:
+    """Where a variant's run folder lies within its experiment's folder."""
+    return f"{VARIANTS}/{name}"
+
+
+class ExperimentDirectory:
+    """An experiment's folder: one run folder per variant, the comparison table and the description."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def variant(self, name: str) -> RunDirectory:
+        return RunDirectory(self.path / variant_folder(name))
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / COMPARISON_REPORT
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / EXPERIMENT).exists()
+
+    def write(self, table: pd.DataFrame, description: dict) -> None:
+        write_atomically(self.path / COMPARISON_TABLE, table.to_csv(index=False))
+        write_json(self.path / EXPERIMENT, description)
+
+    def read(self) -> tuple[pd.DataFrame, dict]:
+        """The comparison table and the experiment's description."""
+        try:
+            description = json.loads((self.path / EXPERIMENT).read_text())
+            table = pd.read_csv(self.path / COMPARISON_TABLE)
+        except FileNotFoundError as exc:
+            raise UserError(f"{self.path}: no {Path(exc.filename).name}; not a folder written by erhai compare") \
+                from None
+        return table, description

@@ -1,17 +1,14 @@
-"""The `summary.json` contract: what an ensemble run says about the caps.
-
-`summarize` turns the tidy `replicates` table (replicate, year, one column per
-indicator) into a plain JSON-serializable dict:
+"""What an ensemble says about its caps: `Summary`, and the `summary.json` contract it reads and writes.
 
     replicates               number of replicates
     years                    [first, last] year in the table
-    caps.population          limit, year, p_exceed_final, p_exceed_any_year
-    caps.natural_growth      limit_permille, years [first, last], p_exceed_mean, p_exceed_any_year
+    caps.<cap>               each cap of the scenario's targets (`sim.results.caps`): its limit and year or
+                             years, and one probability per measure, e.g. caps.population.p_exceed_final
     indicators               {indicator: {"<year>": {mean, q05, q25, q50, q75, q95}}}
     variance_decomposition   null unless the design is nested (see `variance_decomposition`)
-    input_redraws            draws of the inputs set aside as implausible (see `sim.run.run_replicate`)
+    input_redraws            draws of the inputs set aside as implausible (see `sim.simulation.run_replicate`)
 
-Every probability is an `exceedance` dict {p, ci95, mcse}. "Exceeds" means strictly
+Every probability is a `Probability` {p, ci95, mcse}. "Exceeds" means strictly
 above the limit. Quantiles use numpy's default (linear) interpolation; a value no
 replicate has (all NaN) is null.
 """
@@ -23,59 +20,106 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy.stats import binomtest
 
-from sim.scenario.schema import Targets
-from sim.results.sensitivity import headline_outcomes
+from sim.results.caps import Cap, exceeding, headline_outcomes
 
 QUANTILES = {"q05": 0.05, "q25": 0.25, "q50": 0.50, "q75": 0.75, "q95": 0.95}
 DESIGN_COLUMNS = ("replicate", "year")
 
 
 @dataclass(frozen=True)
-class Caps:
-    population_limit: int
-    population_year: int
-    natural_growth_limit_permille: float
-    natural_growth_years: tuple[int, int]
+class Probability:
+    """A share of replicates, its Wilson 95% interval and its Monte Carlo standard error."""
+
+    p: float
+    ci95: tuple[float, float]
+    mcse: float
 
     @classmethod
-    def from_targets(cls, targets: Targets, population_scale: float = 1.0) -> Caps:
-        """The scenario's caps; a run on a rescaled population compares with the cap scaled alike."""
-        growth = targets.natural_growth
-        return cls(round(targets.population.limit * population_scale), targets.population.year,
-                   growth.limit_permille, (growth.first_year, growth.last_year))
+    def of(cls, k: int, n: int) -> Probability:
+        """k of n replicates exceed."""
+        # Wilson rather than Wald: it stays inside [0, 1] and keeps its coverage when k is 0 or n,
+        # which is where a cap that is clearly met or clearly broken puts us
+        interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        p = k / n
+        return cls(p, (float(interval.low), float(interval.high)), math.sqrt(p * (1 - p) / n))
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci95[1] - self.ci95[0]) / 2
+
+    def to_json(self) -> dict:
+        return {"p": self.p, "ci95": list(self.ci95), "mcse": self.mcse}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Probability:
+        return cls(data["p"], tuple(data["ci95"]), data["mcse"])
 
 
-def exceedance(k: int, n: int) -> dict:
-    """k of n replicates exceed: the share, its Wilson 95% interval and its Monte Carlo standard error."""
-    p = k / n
-    # Wilson rather than Wald: it stays inside [0, 1] and keeps its coverage when k is 0 or n,
-    # which is where a cap that is clearly met or clearly broken puts us
-    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return {"p": p, "ci95": [float(interval.low), float(interval.high)], "mcse": math.sqrt(p * (1 - p) / n)}
+@dataclass(frozen=True)
+class CapSummary:
+    """One cap: its limit and year or years (`section`), and the probability of each way of breaking it."""
+
+    section: dict
+    probabilities: dict[str, Probability]  # by measure key, e.g. "p_exceed_final"
+
+    # read as attributes: cap.limit, cap.p_exceed_final
+    def __getattr__(self, name: str):
+        if not name.startswith("__"):
+            fields = {**self.__dict__.get("section", {}), **self.__dict__.get("probabilities", {})}
+            if name in fields:
+                return fields[name]
+        raise AttributeError(f"a cap has no {name!r}")
+
+    def to_json(self) -> dict:
+        return {**self.section, **{key: p.to_json() for key, p in self.probabilities.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> CapSummary:
+        probability = {key for key, value in data.items() if isinstance(value, dict) and "p" in value}
+        return cls({k: v for k, v in data.items() if k not in probability},
+                   {key: Probability.from_json(data[key]) for key in probability})
 
 
-# each exceedance probability: (cap, key in its section) -> the headline outcome compared with the cap
-EXCEEDANCES = {("population", "p_exceed_final"): "population_final",
-               ("population", "p_exceed_any_year"): "population_max",
-               ("natural_growth", "p_exceed_mean"): "natural_growth_mean",
-               ("natural_growth", "p_exceed_any_year"): "natural_growth_max"}
+@dataclass(frozen=True)
+class Summary:
+    """The caps' probabilities, the indicators' bands by year, and for a nested design the variance split."""
+
+    replicates: int
+    years: tuple[int, int]
+    caps: dict[str, CapSummary]  # by the cap's name in the targets, e.g. summary.caps["population"]
+    indicators: dict  # {indicator: {"<year>": {mean, q05, ..., q95}}}
+    variance_decomposition: dict | None
+    input_redraws: int
+
+    def __getattr__(self, name: str) -> CapSummary:
+        caps = self.__dict__.get("caps", {}) if not name.startswith("__") else {}
+        if name in caps:
+            return caps[name]
+        raise AttributeError(f"Summary has no {name!r}; its caps are {sorted(caps)}")
+
+    def widest_half_width(self) -> float:
+        """Largest half-width of the exceedance probabilities' 95% intervals (for stopping at a precision)."""
+        return max(p.half_width for cap in self.caps.values() for p in cap.probabilities.values())
+
+    def to_json(self) -> dict:
+        return {"replicates": self.replicates, "years": list(self.years),
+                "caps": {name: cap.to_json() for name, cap in self.caps.items()},
+                "indicators": self.indicators, "variance_decomposition": self.variance_decomposition,
+                "input_redraws": self.input_redraws}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Summary:
+        return cls(data["replicates"], tuple(data["years"]),
+                   {name: CapSummary.from_json(cap) for name, cap in data["caps"].items()},
+                   data["indicators"], data["variance_decomposition"], data["input_redraws"])
 
 
-def exceeding(outcomes: pd.DataFrame, caps: Caps) -> pd.DataFrame:
-    """Per replicate, whether each headline outcome is strictly above its cap (columns keyed as EXCEEDANCES)."""
-    limits = {"population": caps.population_limit, "natural_growth": caps.natural_growth_limit_permille}
-    return pd.DataFrame({key: outcomes[outcome] > limits[key[0]] for key, outcome in EXCEEDANCES.items()})
-
-
-def cap_probabilities(outcomes: pd.DataFrame, caps: Caps) -> dict:
-    """The `caps` section from the per-replicate headline outcomes."""
-    section = {"population": {"limit": caps.population_limit, "year": caps.population_year},
-               "natural_growth": {"limit_permille": caps.natural_growth_limit_permille,
-                                  "years": list(caps.natural_growth_years)}}
+def cap_summaries(outcomes: pd.DataFrame, caps: list[Cap]) -> dict[str, CapSummary]:
+    """Each cap's section from the per-replicate headline outcomes."""
     flags = exceeding(outcomes, caps)
-    for cap, key in EXCEEDANCES:
-        section[cap][key] = exceedance(int(flags[(cap, key)].sum()), len(flags))
-    return section
+    return {cap.name: CapSummary(dict(cap.section), {
+        measure.key: Probability.of(int(flags[measure.column].sum()), len(flags)) for measure in cap.measures})
+        for cap in caps}
 
 
 def indicator_quantiles(replicates: pd.DataFrame) -> dict:
@@ -138,38 +182,15 @@ def variance_decomposition(outcomes: pd.DataFrame, replicates_per_draw: int | No
     }
 
 
-def summarize(replicates: pd.DataFrame, caps: Caps, replicates_per_draw: int | None = None,
-              input_redraws: int = 0) -> dict:
+def summarize(yearly: pd.DataFrame, caps: list[Cap], replicates_per_draw: int | None = None,
+              input_redraws: int = 0) -> Summary:
     """The whole summary. `replicates_per_draw` = K for a nested design (replicate r ran draw r // K)."""
-    outcomes = headline_outcomes(replicates, caps.population_year, caps.natural_growth_years)
-    return {
-        "replicates": len(outcomes),
-        "years": [int(replicates["year"].min()), int(replicates["year"].max())],
-        "caps": cap_probabilities(outcomes, caps),
-        "indicators": indicator_quantiles(replicates),
-        "variance_decomposition": variance_decomposition(outcomes, replicates_per_draw),
-        "input_redraws": input_redraws,
-    }
-
-
-def _percent_with_interval(probability: dict, replicates: int) -> str:
-    low, high = probability["ci95"]
-    return f"{probability['p']:.0%} (95% CI {low:.0%}-{high:.0%}, {replicates} replicates)"
-
-
-def headline_sentences(summary: dict) -> tuple[str, str]:
-    """The two sentences a planner reads: the chance of breaking each cap."""
-    population, growth = summary["caps"]["population"], summary["caps"]["natural_growth"]
-    n = summary["replicates"]
-    first, last = growth["years"]
-    return (
-        f"Chance that the population exceeds {population['limit']:,} at the end of {population['year']}: "
-        f"{_percent_with_interval(population['p_exceed_final'], n)}.",
-        f"Chance that natural growth averages above {growth['limit_permille']:g} per mille over {first}-{last}: "
-        f"{_percent_with_interval(growth['p_exceed_mean'], n)}.",
+    outcomes = headline_outcomes(yearly, caps)
+    return Summary(
+        replicates=len(outcomes),
+        years=(int(yearly["year"].min()), int(yearly["year"].max())),
+        caps=cap_summaries(outcomes, caps),
+        indicators=indicator_quantiles(yearly),
+        variance_decomposition=variance_decomposition(outcomes, replicates_per_draw),
+        input_redraws=input_redraws,
     )
-
-
-def widest_half_width(summary: dict) -> float:
-    """Largest half-width of the 95% intervals of the exceedance probabilities (for stopping at a precision)."""
-    return max((high - low) / 2 for low, high in (summary["caps"][cap][key]["ci95"] for cap, key in EXCEEDANCES))

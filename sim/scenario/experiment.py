@@ -28,12 +28,11 @@ from pydantic import Field, StrictInt, model_validator
 
 from sim.scenario.distributions import Number
 from sim.errors import Problem, UserError
-from sim.scenario.loading import (Source, overlay, read_yaml_source, resolve, resolve_file_keys, validated,
-                          validated_scenario)
+from sim.scenario.loading import (Source, input_overrides, input_problem, overlay, read_yaml_source, resolve,
+                                  resolve_file_keys, validated, validated_scenario)
 from sim.scenario.schema import Scenario, Section
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . - (a folder name)")]
-RESIDENCES = ("urban", "rural")
 
 
 class VariantSpec(Section):
@@ -127,14 +126,14 @@ def _named_variant(spec: ExperimentSpec, source: Source, path: Path, index: int)
 def _sweep_variants(spec: ExperimentSpec, source: Source, path: Path) -> list[Variant]:
     base = _scenario_source(spec.base, path, ("base",), source)
     for index, swept in enumerate(spec.sweep):
-        _check_input(base.data, swept.input, source, ("sweep", str(index), "input"))
+        problem = input_problem(base.data, swept.input)
+        if problem:
+            key = ("sweep", str(index), "input")
+            raise UserError([Problem(*source.locate(key), ".".join(key), problem)])
     variants = []
     for number, values in enumerate(itertools.product(*(swept.values for swept in spec.sweep))):
         chosen = {swept.input: float(value) for swept, value in zip(spec.sweep, values)}
-        data: dict = {}
-        for dotted, value in chosen.items():
-            _set(data, dotted.split("."), value, _at(base.data, dotted.split(".")))
-        own = Source(data, {}, [path])
+        own = Source(input_overrides(base.data, chosen), {}, [path])
         scenario = validated_scenario(overlay(base, own))
         label = ", ".join(f"{_label(swept)} {value:g}" for swept, value in zip(spec.sweep, chosen.values()))
         variants.append(Variant(f"v{number:02d}", label, scenario, chosen))
@@ -143,28 +142,3 @@ def _sweep_variants(spec: ExperimentSpec, source: Source, path: Path) -> list[Va
 
 def _label(swept: SweptInput) -> str:
     return swept.label or swept.input.rsplit(".", 1)[-1].replace("_", " ")
-
-
-def _at(data: Any, keys: list[str]) -> Any:
-    for key in keys:
-        data = data[key]
-    return data
-
-
-def _check_input(data: dict, dotted: str, source: Source, key: tuple[str, ...]) -> None:
-    try:
-        current = _at(data, dotted.split("."))
-    except (KeyError, TypeError):
-        raise UserError([Problem(*source.locate(key), ".".join(key),
-                                 f"no input '{dotted}' in the base scenario")]) from None
-    if isinstance(current, dict) and "dist" not in current and set(current) != set(RESIDENCES):
-        raise UserError([Problem(*source.locate(key), ".".join(key),
-                                 f"'{dotted}' is a section, not one input; name a field inside it")])
-
-
-def _set(data: dict, keys: list[str], value: float, current: Any) -> None:
-    """Set `value` at `keys`; an input given per residence takes it for both residences."""
-    for key in keys[:-1]:
-        data = data.setdefault(key, {})
-    by_residence = isinstance(current, dict) and set(current) == set(RESIDENCES)
-    data[keys[-1]] = {residence: value for residence in RESIDENCES} if by_residence else value

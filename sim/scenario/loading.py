@@ -27,6 +27,7 @@ from sim.scenario.schema import Scenario
 Key = tuple[str, ...]
 M = typing.TypeVar("M", bound=BaseModel)
 _UNION_TAGS = set(DISTRIBUTIONS) | {NUMBER_TAG}
+RESIDENCES = ("urban", "rural")
 
 
 @dataclass
@@ -59,6 +60,56 @@ def validated_scenario(source: Source) -> Scenario:
     return scenario
 
 
+def with_values(scenario: Scenario, values: dict[str, Any]) -> Scenario:
+    """`scenario` with the inputs at dotted paths replaced, validated as a file is (`Scenario.with_values`).
+
+    A value may be a number or a distribution mapping; a mapping without `dist`
+    adjusts the distribution there (`{"mean": 0.7}`), as in a file that extends
+    another, and an input given per residence takes a single value for both.
+    """
+    origin = Path(f"{scenario.name} with_values")
+    problems = [Problem(origin, None, dotted, problem) for dotted in values
+                if (problem := input_problem(json.loads(scenario.model_dump_json()), dotted))]
+    if problems:
+        raise UserError(problems)
+    base = Source(json.loads(scenario.model_dump_json()), {}, [origin])
+    own = Source(input_overrides(base.data, values), {tuple(dotted.split(".")): (origin, None) for dotted in values},
+                 [origin])
+    return validated_scenario(overlay(base, own))
+
+
+def input_problem(data: dict, dotted: str) -> str | None:
+    """What is wrong with `dotted` as the path of one input of the scenario `data`, or None."""
+    try:
+        current = _at(data, dotted.split("."))
+    except (KeyError, TypeError, IndexError):
+        return f"no input '{dotted}' in the scenario"
+    if isinstance(current, dict) and "dist" not in current and set(current) != set(RESIDENCES):
+        return f"'{dotted}' is a section, not one input; name a field inside it"
+    return None
+
+
+def input_overrides(data: dict, values: dict[str, Any]) -> dict:
+    """Nested data setting each dotted input of `values`, to overlay on `data`; an input `data` gives per
+    residence takes a single value for both residences."""
+    overrides: dict = {}
+    for dotted, value in values.items():
+        keys = dotted.split(".")
+        current = _at(data, keys)
+        target = overrides
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        by_residence = isinstance(current, dict) and set(current) == set(RESIDENCES) and not isinstance(value, dict)
+        target[keys[-1]] = {residence: value for residence in RESIDENCES} if by_residence else value
+    return overrides
+
+
+def _at(data: Any, keys: list[str]) -> Any:
+    for key in keys:
+        data = data[int(key)] if isinstance(data, list) else data[key]
+    return data
+
+
 def validated(model: type[M], source: Source) -> M:
     try:
         return model.model_validate(source.data)
@@ -66,9 +117,10 @@ def validated(model: type[M], source: Source) -> M:
         raise UserError(_problems(exc, source, model)) from None
 
 
-def content_hash(scenario: Scenario) -> str:
-    """sha256 of the resolved scenario and the bytes of every data file it names (not their paths)."""
-    data = scenario.model_dump(mode="json")
+def content_hash(scenario_json: str) -> str:
+    """sha256 of a resolved scenario (as serialized, `Scenario.model_dump_json`) and the bytes of every data file
+    it names (not their paths)."""
+    data = json.loads(scenario_json)
     digest = hashlib.sha256()
     for _, mapping, key in sorted(file_entries(data), key=lambda entry: entry[0]):
         digest.update(Path(mapping[key]).read_bytes())

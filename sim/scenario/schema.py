@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -223,7 +223,7 @@ class Policy(Section):
 
 
 class CatchUp(Section):
-    """How the women a relaxation of the rules releases act (`sim.rules.in_backlog`)."""
+    """How the women a relaxation of the rules releases act (`sim.engines.rules.in_backlog`)."""
 
     hazard_multiplier: Positive = Field(
         description="their conception rate against others' within the rules, while the window is open")
@@ -317,6 +317,12 @@ class Scenario(Section):
                              f"the census day or after are drawn from then on (when the oldest turned "
                              f"{self.fertility.min_age:g})"))
         return problems
+
+    def with_values(self, values: dict[str, Any]) -> "Scenario":
+        """A variant with inputs at dotted paths replaced, validated as a file is, e.g.
+        `scenario.with_values({"behaviour.compliance": 0.7})` (see `sim.scenario.loading.with_values`)."""
+        from sim.scenario.loading import with_values  # loading reads files into this schema
+        return with_values(self, values)
 
     @property
     def rule_changes(self) -> list[dt.date]:

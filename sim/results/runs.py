@@ -1,0 +1,162 @@
+"""Results as data: one replicate's tables, and an ensemble's, the same whether held in memory or read from disk.
+
+Every table is tidy pandas, one row per replicate and year (or finer), in
+replicate order. The columns are defined here once (`TABLE_COLUMNS`); storage
+(`sim.results.storage`) writes and reads them, the summary, comparisons and
+reports read them from these objects, never from files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.indicators import BROAD_AGE_GROUPS, INDICATORS, PYRAMID_GROUPS
+from sim.results.caps import Cap, caps_of, headline_outcomes
+from sim.results.summary import Summary
+from sim.scenario.distributions import central
+from sim.scenario.schema import Scenario
+
+# the columns of each table (inputs: `replicate`, then each drawn input by its dotted name)
+TABLE_COLUMNS = {
+    "replicates": ("replicate", "year", *INDICATORS),
+    "pyramids": ("replicate", "year", "sex", "age_group", "people"),
+    "backlogs": ("replicate", "date", "regime", "residence", "order", "age_group", "released", "acting"),
+}
+TABLES = ("replicates", "inputs", "pyramids", "backlogs")
+
+
+@dataclass(frozen=True)
+class EnsembleSettings:
+    """What decides an ensemble's results (how many workers run it does not)."""
+
+    seed: int
+    replicates: int  # the first batch; with until_ci, each further batch
+    replicates_per_draw: int = 1  # >1: a nested design, inputs drawn once per group of this many
+    until_ci: float | None = None  # keep adding batches until every 95% interval is at most +-this
+    max_replicates: int | None = None
+    engine: str = "fast"
+    population_size: int | None = None
+    central_inputs: bool = False
+
+
+def population_fraction(scenario: Scenario, population_size: int | None) -> float | None:
+    """Simulated people per person of the district in a quick run (`population_size` at the central size)."""
+    return population_size and population_size / central(scenario.population.size)
+
+
+def run_caps(scenario: Scenario, settings: EnsembleSettings) -> list[Cap]:
+    """The caps a run is judged by; a quick run's population cap is rescaled as its districts are."""
+    return caps_of(scenario.targets, population_fraction(scenario, settings.population_size) or 1.0)
+
+
+@dataclass(frozen=True)
+class ReplicateResult:
+    """One replicate: its yearly indicators, drawn inputs, pyramids and backlogs."""
+
+    number: int
+    yearly: pd.DataFrame  # replicate, year, then the indicators (TABLE_COLUMNS["replicates"])
+    inputs: dict[str, float]  # the drawn value of each uncertain input, by dotted path
+    pyramids: pd.DataFrame  # replicate, year (the base year, then each year's end), sex, age_group, people
+    backlogs: pd.DataFrame  # replicate, then `Backlog.rows` of each relaxation of the rules in the run
+    redraws: int  # draws of the inputs set aside as implausible before these (`sim.simulation.run_replicate`)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """This replicate's rows of each of an ensemble's TABLES."""
+        return {"replicates": self.yearly, "inputs": pd.DataFrame([{"replicate": self.number, **self.inputs}]),
+                "pyramids": self.pyramids, "backlogs": self.backlogs}
+
+
+def pyramid_table(replicate: int, pyramids: list[tuple[int, np.ndarray]]) -> pd.DataFrame:
+    """Tidy rows of people by year, sex and five-year age group (lower bound; the last is open)."""
+    rows = [(replicate, year, sex, int(group), float(people))
+            for year, pyramid in pyramids
+            for sex, by_group in zip(("female", "male"), pyramid)
+            for group, people in zip(PYRAMID_GROUPS, by_group)]
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS["pyramids"]))
+
+
+def backlog_table(replicate: int, rows: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["backlogs"][1:]))
+    table.insert(0, "replicate", replicate)
+    return table
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """A finished ensemble: what it was asked (scenario, settings, manifest) and what it found.
+
+    `sim.Ensemble(...).run()` gives one from memory, `sim.open_run(path)` the
+    same from a run folder; the tables of the two are identical.
+    """
+
+    scenario: Scenario
+    settings: EnsembleSettings
+    manifest: dict  # scenario file and hash, run identity, provenance (versions, git commit, times)
+    summary: Summary
+    yearly: pd.DataFrame  # replicates.csv: replicate, year, one column per indicator
+    inputs: pd.DataFrame  # replicate, each drawn input
+    pyramids: pd.DataFrame
+    backlogs: pd.DataFrame
+    path: Path | None = None  # the run folder, if the results are on disk
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @property
+    def count(self) -> int:
+        return self.summary.replicates
+
+    @property
+    def caps(self) -> list[Cap]:
+        return run_caps(self.scenario, self.settings)
+
+    @property
+    def outcomes(self) -> pd.DataFrame:
+        """The headline outcomes of every cap, one row per replicate (`sim.results.caps`)."""
+        return headline_outcomes(self.yearly, self.caps)
+
+    @property
+    def base_year(self) -> int:
+        return int(self.yearly["year"].min()) - 1
+
+    @property
+    def final_year(self) -> int:
+        return int(self.yearly["year"].max())
+
+    def indicator(self, name: str) -> pd.DataFrame:
+        """One indicator as replicate x year; the base year too where its pyramid tells it (population, ages)."""
+        table = self.yearly.pivot(index="replicate", columns="year", values=name)
+        base = base_indicators(self.pyramids, self.base_year)
+        if name in base.columns:
+            table.insert(0, self.base_year, base[name])
+        return table
+
+    def medians(self, indicators: list[str] | tuple[str, ...]) -> pd.DataFrame:
+        """Median of each indicator over the replicates, year x indicator."""
+        return self.yearly.groupby("year")[list(indicators)].median()
+
+    def pyramid(self, year: int) -> pd.DataFrame:
+        """Median people over the replicates, age_group x sex."""
+        rows = self.pyramids[self.pyramids["year"] == year]
+        return rows.groupby(["age_group", "sex"])["people"].median().unstack("sex")
+
+    def to_xarray(self):
+        """The yearly indicators as an xarray Dataset over replicate x year, with the run's identity as attributes."""
+        dataset = self.yearly.set_index(["replicate", "year"]).to_xarray()
+        dataset.attrs.update({"scenario": self.scenario.name, "seed": self.seed,
+                              "run_id": self.manifest.get("run_id", "")})
+        return dataset
+
+
+def base_indicators(pyramids: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Population and broad age shares of each replicate in `year`, from its pyramid (indexed by replicate)."""
+    rows = pyramids[pyramids["year"] == year]
+    by_age = rows.groupby(["replicate", "age_group"])["people"].sum().unstack("age_group")
+    total = by_age.sum(axis=1)
+    shares = {name: by_age.loc[:, (by_age.columns >= low) & (by_age.columns < (high or np.inf))].sum(axis=1) / total
+              for name, (low, high) in BROAD_AGE_GROUPS.items()}
+    return pd.DataFrame({"population_end": total, **shares})
