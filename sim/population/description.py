@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.indicators import CHILDBEARING_AGE_GROUPS
 from sim.population.histories import census_order_ratios
 from sim.population.structure import expected_deaths_in_a_year, population_summary
 from sim.engines.columnar import ColumnarModel
@@ -78,7 +79,7 @@ def first_backlog(scenario: Scenario, model: ColumnarModel) -> dict | None:
     if not model.backlogs:  # a change in the last step's month is seen only after the period
         return None
     backlog = model.backlogs[0]
-    groups = [f"{low}-{low + 4}" for low in range(15, 50, 5)]
+    groups = [f"{low}-{low + 4}" for low in CHILDBEARING_AGE_GROUPS]
     return {
         "date": backlog.date.isoformat(), "regime": backlog.regime.value,
         "released": int(round(backlog.released.sum())), "acting": int(round(backlog.acting.sum())),

@@ -42,9 +42,10 @@ from sim.population.people import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE,
 from sim.population.histories import History, Women, draw_later_births, months_between, solve_levels
 from sim.engines.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
                        match_husbands, wanted_husband_age)
+from sim.indicators import BROAD_AGE_GROUPS
 from sim.scenario.schema import Scenario
 
-BROAD_GROUPS = ((0, 15), (15, 65), (65, census.OPEN_AGE + 1))
+BROAD_GROUPS = tuple((low, high or census.OPEN_AGE + 1) for low, high in BROAD_AGE_GROUPS.values())
 _CALIBRATION_WOMEN_PER_AGE = 4000
 _MARRIAGE_SAMPLE = 100_000  # per residence; the monthly hazard's sampling error is a few per cent
 _LEVEL_SAMPLE_WOMEN = 100_000  # of childbearing age (a full district has about 230,000)
