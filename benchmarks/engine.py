@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.engines.agents import AgentModel
+from sim.engines.columnar import ColumnarModel
+from sim.population.synthesis import synthesize
 from sim.scenario.inputs import realize
 from sim.scenario.loading import load_scenario
-from sim.engines.columnar import ColumnarModel
-from sim.engines.agents import AgentModel
 from sim.streams import replicate_seed, streams
-from sim.population.synthesis import synthesize
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "heshan_universal_two_child.yaml"
 TARGETS = {"speedup": 100, "full_scale_seconds": 0.5, "bytes_per_agent": 100}

@@ -17,8 +17,8 @@ import numpy as np
 import yaml
 
 from sim import __version__
-from sim.errors import UserError
 from sim.ensemble import BACKENDS, MAX_BATCHES
+from sim.errors import UserError
 from sim.simulation import ENGINES
 
 EXIT_USER_ERROR = 2
@@ -190,9 +190,9 @@ def _schema(args) -> None:
 
 def _population(args) -> int:
     from sim.population.description import base_summary
+    from sim.population.synthesis import synthesize
     from sim.scenario.inputs import realize
     from sim.scenario.loading import load_scenario
-    from sim.population.synthesis import synthesize
 
     scenario, _ = realize(load_scenario(args.file))
     seed = scenario.ensemble.seed if args.seed is None else args.seed

@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.population.synthesis import synthesize
 from sim.scenario.inputs import realize
 from sim.scenario.loading import load_scenario
-from sim.population.synthesis import synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "scenarios" / "heshan_2015_base.yaml"

@@ -15,14 +15,14 @@ import pytest
 from scipy import stats
 
 from sim.engines import rules
+from sim.engines.agents import AgentModel
+from sim.engines.columnar import ColumnarModel
 from sim.engines.tally import YearTally
 from sim.indicators import INDICATORS
-from sim.engines.columnar import ColumnarModel
 from sim.population.people import FEMALE
-from sim.engines.agents import AgentModel
+from sim.population.synthesis import life_tables, synthesize
 from sim.scenario.schema import ByOrder
 from sim.streams import replicate_seed, streams
-from sim.population.synthesis import life_tables, synthesize
 
 SIZE = 10_000
 Z = 4.0

@@ -2,10 +2,12 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from sim.scenario.distributions import Beta, LogNormal, Normal, Probability, Triangular, Uncertain, Uniform, central, draw
+from sim.scenario.distributions import (Beta, LogNormal, Normal, Probability, Triangular, Uncertain, Uniform, central,
+                                        draw)
 
 UNCERTAIN = TypeAdapter(Uncertain)
 PROBABILITY = TypeAdapter(Probability)

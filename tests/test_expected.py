@@ -6,8 +6,8 @@ import pytest
 from sim.engines import rules
 from sim.engines.columnar import ColumnarModel
 from sim.engines.expected import ExpectedModel, intention_classes, matched_shares
-from sim.streams import replicate_seed, streams
 from sim.population.synthesis import synthesize
+from sim.streams import replicate_seed, streams
 
 SIZE = 20_000
 REPLICATES = 200

@@ -3,14 +3,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.engines import rules
 from sim.engines.conception import conception_chances, women_who_may_conceive
 from sim.engines.district import calibrate, first_birth_targets
 from sim.population.people import FEMALE
-from sim.scenario.schema import Regime
 from sim.population.synthesis import life_tables
+from sim.scenario.schema import Regime
 
 
 @pytest.fixture(scope="module")

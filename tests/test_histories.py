@@ -4,8 +4,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sim.population import histories
 from sim.engines import rules
+from sim.population import histories
 from sim.population.histories import Candidates, Exposure, Past, exposure, months_free_to_act
 from sim.scenario.schema import Regime
 

@@ -1,7 +1,8 @@
 """The eligibility table: every kind of couple under every regime."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.engines.rules import eligible_for_next_birth, in_backlog, looks_at_couple, male_birth_probability
 from sim.scenario.schema import Regime

@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 
-from sim.scenario.distributions import central
-from sim.errors import ImplausibleInputs
-from sim.scenario.loading import load_scenario
-from sim.scenario.inputs import realize
 from sim.engines.columnar import ColumnarModel
+from sim.errors import ImplausibleInputs
+from sim.population.synthesis import synthesize
 from sim.results.runs import population_fraction
+from sim.scenario.distributions import central
+from sim.scenario.inputs import realize
+from sim.scenario.loading import load_scenario
 from sim.simulation import _plausible_draw, run_replicate
 from sim.streams import replicate_seed, stream_seed, streams
-from sim.population.synthesis import synthesize
 from tests.conftest import UNIVERSAL
 
 

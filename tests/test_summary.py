@@ -9,8 +9,8 @@ from scipy.stats import f_oneway, norm
 
 from sim.report.wording import headline_sentences
 from sim.results.caps import caps_of
-from sim.results.summary import Probability, Summary, indicator_quantiles, summarize, variance_components, \
-    variance_decomposition
+from sim.results.summary import (Probability, Summary, indicator_quantiles, summarize, variance_components,
+                                 variance_decomposition)
 from tests.test_caps import targets
 
 Z95 = norm.ppf(0.975)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from sim.population.structure import age_structure, married_women_15_49, population_summary
-from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE
 from sim.population.histories import census_order_ratios
+from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE
+from sim.population.structure import age_structure, married_women_15_49, population_summary
 from sim.population.synthesis import age_factors, age_sex_counts, synthesize
 
 

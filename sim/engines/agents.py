@@ -16,8 +16,8 @@ from sim.engines.district import OLDEST, DistrictModel
 from sim.engines.processes import PROCESSES, Process, Step
 from sim.engines.tally import Snapshot, snapshot
 from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, RURAL, SINGLE, WIDOWED
-from sim.scenario.schema import Regime, Scenario
 from sim.population.synthesis import Synthesis
+from sim.scenario.schema import Regime, Scenario
 
 
 class Person(mesa.Agent):

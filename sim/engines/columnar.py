@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engines import rules
-from sim.engines.conception import (childbearing_wife, conception_chances, couple_attributes, may_conceive,
-                                    may_want_more)
+from sim.engines.conception import childbearing_wife, conception_chances, couple_attributes, may_conceive, may_want_more
 from sim.engines.district import OLDEST, DistrictModel
 from sim.engines.processes import PROCESSES, Process, Step
 from sim.engines.tally import Snapshot, snapshot

@@ -13,8 +13,8 @@ import numpy as np
 from sim.engines import rules
 from sim.engines.conception import conception_chances, women_who_may_conceive
 from sim.engines.processes import PROCESSES, Process, Step
-from sim.indicators import CHILDBEARING_AGE_GROUPS
 from sim.engines.tally import Snapshot, YearTally
+from sim.indicators import CHILDBEARING_AGE_GROUPS
 from sim.population.histories import DAYS_PER_MONTH
 from sim.population.people import FEMALE, MALE, People
 from sim.population.synthesis import Synthesis, life_tables_by_year

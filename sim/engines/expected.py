@@ -36,8 +36,8 @@ from sim.engines.district import OLDEST, DistrictModel
 from sim.engines.processes import PROCESSES, Process, Step
 from sim.engines.tally import Snapshot, snapshot
 from sim.population.people import FEMALE, MALE, MARRIED, NO_BIRTH, SINGLE, WIDOWED, People
-from sim.scenario.schema import Scenario
 from sim.population.synthesis import Synthesis
+from sim.scenario.schema import Scenario
 
 Rows = dict[str, np.ndarray]  # one array per state column, plus "weight": the expected people in the state
 _NO_HUSBAND = dict(husband=False, husband_only_child=False)

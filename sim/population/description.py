@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engines.columnar import ColumnarModel
 from sim.indicators import CHILDBEARING_AGE_GROUPS
 from sim.population.histories import census_order_ratios
 from sim.population.structure import expected_deaths_in_a_year, population_summary
-from sim.engines.columnar import ColumnarModel
+from sim.population.synthesis import Synthesis, life_tables
 from sim.scenario.schema import Scenario
 from sim.streams import replicate_seed, streams
-from sim.population.synthesis import Synthesis, life_tables
 
 RESIDENCES = ("urban", "rural")
 

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from sim.population import census
 from sim.engines import rules
+from sim.population import census
 from sim.scenario.schema import Regime, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.indicators import BROAD_AGE_GROUPS, CHILDBEARING_AGE_GROUPS, PARITY_GROUPS
 from sim.population.lifetable import MAX_AGE
 from sim.population.people import FEMALE, MALE, MARRIED, URBAN, People
-from sim.indicators import BROAD_AGE_GROUPS, CHILDBEARING_AGE_GROUPS, PARITY_GROUPS
 
 
 def age_years(pop: People) -> np.ndarray:

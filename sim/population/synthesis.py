@@ -35,14 +35,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import brentq
 
-from sim.population import census
+from sim.engines.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
+                               match_husbands, wanted_husband_age)
 from sim.errors import UserError
+from sim.indicators import BROAD_AGE_GROUPS
+from sim.population import census
+from sim.population.histories import History, Women, draw_later_births, months_between, solve_levels
 from sim.population.lifetable import LifeTable, improved_life_tables, infant_mortality_by_sex
 from sim.population.people import COLUMNS, FEMALE, MALE, MARRIED, RURAL, SINGLE, URBAN, WIDOWED, People
-from sim.population.histories import History, Women, draw_later_births, months_between, solve_levels
-from sim.engines.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
-                       match_husbands, wanted_husband_age)
-from sim.indicators import BROAD_AGE_GROUPS
 from sim.scenario.schema import Scenario
 
 BROAD_GROUPS = tuple((low, high or census.OPEN_AGE + 1) for low, high in BROAD_AGE_GROUPS.values())

@@ -15,9 +15,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.report.charts import (BODY_SIZE, PALETTE, PLAN_COLOUR, answer_box, fan, histogram_against, include, note,
-                               page, people_scale, percent_axis, reference_line, text_column, thousands_separated,
-                               tornado)
+from sim.report.charts import (BODY_SIZE, PALETTE, PLAN_COLOUR, answer_box, fan, histogram_against, include, note, page,
+                               people_scale, percent_axis, reference_line, text_column, thousands_separated, tornado)
 from sim.report.wording import (AGE_TITLES, BIRTH_ORDERS, age_group_label, assumptions, backlog_lines, cap_text,
                                 cap_words, caveats, chance, headline_outcome_words, headline_sentence, how_run,
                                 input_label, interval, percent, population_noun, rescaling_note)

@@ -12,18 +12,8 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import (
-    AfterValidator,
-    AllowInfNan,
-    BeforeValidator,
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Strict,
-    Tag,
-    model_validator,
-)
+from pydantic import (AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Strict,
+                      Tag, model_validator)
 from pydantic_core import PydanticCustomError
 
 # YAML gives ints and floats; strings, booleans and .nan are never numbers here.

@@ -26,8 +26,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, model_validator
 
-from sim.scenario.distributions import Number
 from sim.errors import Problem, UserError
+from sim.scenario.distributions import Number
 from sim.scenario.loading import (Source, input_overrides, input_problem, overlay, read_yaml_source, resolve,
                                   resolve_file_keys, validated, validated_scenario)
 from sim.scenario.schema import Scenario, Section

@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario.distributions import DISTRIBUTIONS, NUMBER_TAG
 from sim.errors import Problem, UserError
+from sim.scenario.distributions import DISTRIBUTIONS, NUMBER_TAG
 from sim.scenario.schema import Scenario
 
 Key = tuple[str, ...]
