@@ -175,6 +175,8 @@ class RunDirectory:
         The tables are written a batch of parts at a time, so memory does not grow with the replicate count.
         """
         manifest = self.manifest()
+        # a run started before runs had an identity gets it now, from what it was asked
+        manifest.setdefault("run_id", run_identity(manifest["scenario_hash"], self.settings()))
         metadata = {b"erhai.scenario": manifest["scenario_name"].encode(), b"erhai.run_id": manifest["run_id"].encode(),
                     b"erhai.scenario_hash": manifest["scenario_hash"].encode()}
         partials = {(name, kind): self.path / f"{name}.{kind}.partial"
