@@ -102,6 +102,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path, metavar="DIR")
     report.set_defaults(command=_report)
 
+    backtest = commands.add_parser(
+        "backtest", help="score a finished run (or every variant of a comparison) against an observed series",
+        description="Scores the run in DIR (or every variant of the experiment in DIR) against the observations in "
+                    "FILE.csv (year,indicator,value; optionally area,source; # starts a comment): whether each "
+                    "falls inside the run's 50%%, 80%% and 95%% bands, its PIT value and CRPS, and each band's "
+                    "coverage against its level. Writes backtest.csv, backtest.json and backtest.pdf.")
+    backtest.add_argument("dir", type=Path, metavar="DIR", help="a finished run or experiment folder")
+    backtest.add_argument("--observed", type=Path, required=True, metavar="FILE", help="the observed series (CSV)")
+    backtest.add_argument("--out", type=Path, metavar="DIR2", help="folder for the backtest (default: DIR)")
+    backtest.add_argument("--relative-to", type=int, metavar="YEAR",
+                          help="score each indicator as a ratio to its own value in YEAR (observed and simulated)")
+    backtest.set_defaults(command=_backtest)
+
     compare = commands.add_parser(
         "compare", help="run an experiment's variants with paired random numbers and compare them",
         description="Runs each variant of the experiment FILE as an ensemble under DIR/variants/ (same seed, so "
@@ -311,6 +324,31 @@ def _report(args) -> None:
     else:
         written = write_run_report(open_run(args.dir), RunDirectory(args.dir).report_path)
     print(f"wrote {written}")
+
+
+def _backtest(args) -> None:
+    from sim.comparison import open_comparison
+    from sim.ensemble import open_run
+    from sim.report.backtest import write_backtest_report
+    from sim.results.backtest import backtest, backtest_variants, read_observed
+    from sim.results.storage import BacktestFiles, ExperimentDirectory
+
+    if not args.dir.is_dir():
+        raise UserError(f"{args.dir}: no such folder")
+    observed = read_observed(args.observed)
+    if ExperimentDirectory(args.dir).exists:
+        runs = open_comparison(args.dir).variants
+        scored = backtest_variants(runs, observed, args.relative_to)
+    else:
+        runs = {"": open_run(args.dir)}
+        scored = backtest(runs[""], observed, args.relative_to)
+    files = BacktestFiles(args.out or args.dir)
+    files.path.mkdir(parents=True, exist_ok=True)
+    report = write_backtest_report(scored, runs, files.report_path)
+    table, summary = files.write(scored)
+    print(scored.coverage.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(scored.by_indicator.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"wrote {table}, {summary} and {report}")
 
 
 def _execution(args):

@@ -15,25 +15,26 @@ fixes the creation date.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from sim import __version__
 from sim.comparison import ComparisonResult
-from sim.report.charts import footer
 from sim.report.comparison import pages_of
 from sim.report.pages import RUN_PAGES
+from sim.report.pdf import number_pages, write_pdf
 from sim.results.runs import EnsembleResult
 
 
 def run_report_figures(run: EnsembleResult) -> list[Figure]:
     """The run report's pages, in order (what `write_run_report` saves)."""
     figures = [build(run) for build in RUN_PAGES]
-    _number_pages(figures, f"Erhai {__version__} · {run.scenario.name} · seed {run.seed} · {run.count} runs")
+    number_pages(figures, _run_footer(run))
     return figures
+
+
+def _run_footer(run: EnsembleResult) -> str:
+    return f"{run.scenario.name} · seed {run.seed} · {run.count} runs"
 
 
 def write_run_report(run: EnsembleResult, path: Path) -> Path:
@@ -43,16 +44,20 @@ def write_run_report(run: EnsembleResult, path: Path) -> Path:
                          f"seed {run.seed}; {run.count} replicates; population size {size}; "
                          f"run by erhai {run.manifest['provenance']['erhai']}; "
                          f"scenario sha256 {run.manifest['scenario_hash']}")
-    return _write_pdf(run_report_figures(run), Path(path), metadata)
+    return write_pdf([build(run) for build in RUN_PAGES], path, metadata, _run_footer(run))
 
 
 def comparison_report_figures(comparison: ComparisonResult) -> list[Figure]:
     """The comparison report's pages, in order (what `write_comparison_report` saves)."""
     description = comparison.description
     figures = [build(comparison) for build in pages_of(comparison)]
-    _number_pages(figures, f"Erhai {__version__} · experiment {description['name']} · seed "
-                           f"{description['seed']} · {description['replicates']} runs per variant")
+    number_pages(figures, _comparison_footer(description))
     return figures
+
+
+def _comparison_footer(description: dict) -> str:
+    return (f"experiment {description['name']} · seed {description['seed']} · "
+            f"{description['replicates']} runs per variant")
 
 
 def write_comparison_report(comparison: ComparisonResult, path: Path) -> Path:
@@ -62,23 +67,9 @@ def write_comparison_report(comparison: ComparisonResult, path: Path) -> Path:
     metadata = _metadata(f"Erhai comparison: {description['name']}", description["name"],
                          f"seed {description['seed']}; {description['replicates']} replicates per variant; "
                          f"variants {', '.join(v['name'] for v in description['variants'])}")
-    return _write_pdf(comparison_report_figures(comparison), Path(path), metadata)
-
-
-def _number_pages(figures: list[Figure], text: str) -> None:
-    for number, figure in enumerate(figures, start=1):
-        footer(figure, f"{text} · page {number} of {len(figures)}")
+    return write_pdf([build(comparison) for build in pages_of(comparison)], path, metadata,
+                     _comparison_footer(description))
 
 
 def _metadata(title: str, subject: str, keywords: str) -> dict:
-    # no CreationDate: matplotlib then takes SOURCE_DATE_EPOCH when it is set, which makes builds byte-identical
-    return {"Title": title, "Subject": subject, "Keywords": keywords, "Author": f"Erhai {__version__}"}
-
-
-def _write_pdf(figures: list[Figure], path: Path, metadata: dict) -> Path:
-    partial = path.with_name(path.name + ".partial")
-    with PdfPages(partial, metadata=metadata) as pdf:
-        for figure in figures:
-            pdf.savefig(figure)
-    os.replace(partial, path)
-    return path
+    return {"Title": title, "Subject": subject, "Keywords": keywords}

@@ -15,7 +15,10 @@ A run folder:
     report.pdf          the run report
 
 An experiment folder holds one run folder per variant under `variants/`,
-`comparison.csv`, `experiment.json` and `comparison.pdf`.
+`comparison.csv`, `experiment.json` and `comparison.pdf`. A backtest
+(`erhai backtest`) writes `backtest.csv` (one row per observation),
+`backtest.json` (coverage and scores) and `backtest.pdf` into the folder it
+scores, or another.
 
 Every file is written under a temporary name and renamed into place, so a run
 killed at any moment leaves only whole files, and a folder whose manifest does
@@ -36,6 +39,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import UserError
 from sim.provenance import now
+from sim.results.backtest import Backtest
 from sim.results.runs import TABLE_COLUMNS, TABLES, EnsembleResult, EnsembleSettings, ReplicateResult
 from sim.results.summary import Summary
 from sim.scenario.schema import Scenario
@@ -43,6 +47,7 @@ from sim.scenario.schema import Scenario
 MANIFEST, SCENARIO, PARTS, SUMMARY, REPORT = "manifest.json", "scenario.json", "parts", "summary.json", "report.pdf"
 COMPARISON_TABLE, EXPERIMENT, COMPARISON_REPORT, VARIANTS = ("comparison.csv", "experiment.json", "comparison.pdf",
                                                               "variants")
+BACKTEST_TABLE, BACKTEST_SUMMARY, BACKTEST_REPORT = "backtest.csv", "backtest.json", "backtest.pdf"
 RUNNING, COMPLETE = "running", "complete"
 _STRINGS = {"sex", "date", "regime", "residence", "order"}
 _INTEGERS = {"replicate", "year", "age_group"}
@@ -258,3 +263,20 @@ class ExperimentDirectory:
             raise UserError(f"{self.path}: no {Path(exc.filename).name}; not a folder written by erhai compare") \
                 from None
         return table, description
+
+
+class BacktestFiles:
+    """Where a backtest goes: its table and summary, and the report's path (written first, by the report)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / BACKTEST_REPORT
+
+    def write(self, backtest: Backtest) -> tuple[Path, Path]:
+        table, summary = self.path / BACKTEST_TABLE, self.path / BACKTEST_SUMMARY
+        write_atomically(table, backtest.rows.to_csv(index=False))
+        write_json(summary, backtest.to_json())
+        return table, summary
