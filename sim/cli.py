@@ -22,8 +22,8 @@ from sim.errors import UserError
 from sim.simulation import ENGINES
 
 EXIT_USER_ERROR = 2
-QUICK_RUN_HELP = ("rescale the base population to N people at the scenario's central size "
-                  "(in proportion to each replicate's drawn size)")
+QUICK_RUN_HELP = ("a quick run: N agents at the scenario's central size (in proportion to each replicate's drawn "
+                  "size), each standing for central size / N people; counts are scaled back to people")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,14 +202,20 @@ def _schema(args) -> None:
 
 
 def _population(args) -> int:
+    from dataclasses import replace
+
     from sim.population.description import base_summary
-    from sim.population.synthesis import synthesize
+    from sim.population.synthesis import scaled
+    from sim.results.runs import people_per_agent
     from sim.scenario.inputs import realize
     from sim.scenario.loading import load_scenario
 
     scenario, _ = realize(load_scenario(args.file))
     seed = scenario.ensemble.seed if args.seed is None else args.seed
-    summary = base_summary(scenario, synthesize(scenario, np.random.default_rng(seed), args.population_size), seed)
+    synthesis = scaled(scenario, np.random.default_rng(seed), people_per_agent(scenario, args.population_size))
+    # the summary counts the agents themselves; it says whom each stands for
+    summary = {**base_summary(scenario, replace(synthesis, people_per_agent=1.0), seed),
+               "people_per_agent": synthesis.people_per_agent}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -222,7 +228,8 @@ def _population(args) -> int:
 def _print_population(s: dict) -> None:
     births, rates, later = s["births_last_12_months"], s["base_year_rates_permille"], s["later_births"]
     lines = [
-        f"Base population on {s['base_date']}",
+        f"Base population on {s['base_date']}"
+        + (f" (agents, each standing for {s['people_per_agent']:,.1f} people)" if s["people_per_agent"] != 1 else ""),
         f"  size                     {s['size']:>10,}",
         f"  aged 0-14                {s['share_0_14']:>10.2%}",
         f"  aged 15-64               {s['share_15_64']:>10.2%}",

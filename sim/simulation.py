@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.errors import ImplausibleInputs, UserError
-from sim.population.synthesis import synthesize
-from sim.results.runs import ReplicateResult, backlog_table, population_fraction, pyramid_table
+from sim.population.synthesis import scaled
+from sim.results.runs import ReplicateResult, backlog_table, people_per_agent, pyramid_table
 from sim.scenario.inputs import realize
 from sim.scenario.schema import Scenario
 from sim.streams import child_seed, replicate_seed, stream_seed, streams
@@ -40,9 +40,10 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     Replicates share their drawn inputs in groups of `replicates_per_draw`
     (a nested design): the inputs come from the stream of the group's first
     replicate, the rest (population, events) from the replicate's own.
-    `population_size` rescales the base population to that many people at the
-    scenario's central size, so every replicate simulates the same fraction of
-    the district it drew (and a cap rescaled by that fraction is exact).
+    Each agent stands for `people_per_agent` people: the scenario's
+    `population.scale`, or with `population_size` (a quick run) the central
+    size over that many, so every replicate simulates the same fraction of the
+    district it drew; its counts are multiplied back to people.
 
     Inputs whose histories or calibration are implausible (`DistrictModel.problems`)
     lie outside what the priors mean, so they are drawn again, from a stream of
@@ -51,19 +52,18 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     group share them; central inputs that are implausible are an error.
     """
     group = replicate // replicates_per_draw * replicates_per_draw
-    fraction = population_fraction(scenario, population_size)
-    realized, drawn, redraws, model = _plausible_draw(scenario, seed, group, engine, fraction, central_inputs)
+    scale = people_per_agent(scenario, population_size)
+    realized, drawn, redraws, model = _plausible_draw(scenario, seed, group, engine, scale, central_inputs)
     if replicate != group:
         random_streams = streams(replicate_seed(seed, replicate))
-        size = None if fraction is None else fraction * realized.population.size
-        model = engine_class(engine)(realized, synthesize(realized, random_streams["synthesis"], size), random_streams)
+        model = engine_class(engine)(realized, scaled(realized, random_streams["synthesis"], scale), random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
     backlogs = backlog_table(replicate, [row for backlog in model.backlogs for row in backlog.rows()])
     return ReplicateResult(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, redraws)
 
 
-def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, fraction: float | None,
+def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, scale: float,
                     central_inputs: bool):
     """The first plausible draw of replicate `replicate`'s inputs: the realized scenario, the drawn inputs, how
     many draws were set aside, and the model built on it (with the replicate's own streams)."""
@@ -72,8 +72,7 @@ def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, 
         random_streams = streams(replicate_seed(seed, replicate))
         draw = None if central_inputs else inputs if redraws == 0 else child_seed(child_seed(inputs, _REDRAW), redraws)
         realized, drawn = realize(scenario, draw)
-        size = None if fraction is None else fraction * realized.population.size
-        model = engine_class(engine)(realized, synthesize(realized, random_streams["synthesis"], size), random_streams)
+        model = engine_class(engine)(realized, scaled(realized, random_streams["synthesis"], scale), random_streams)
         if not model.problems:
             return realized, drawn, redraws, model
         if central_inputs:

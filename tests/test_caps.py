@@ -18,11 +18,11 @@ def _replicates(rows: dict[int, dict[str, list[float]]], years: list[int]) -> pd
                          for r, columns in rows.items() for i, year in enumerate(years)])
 
 
-def test_the_targets_decide_the_caps_and_a_quick_run_rescales_the_population_cap():
-    caps = caps_of(targets(2020, (2016, 2020), population_limit=920000), population_scale=0.01)
+def test_the_targets_decide_the_caps():
+    caps = caps_of(targets(2020, (2016, 2020), population_limit=920000))
     assert [cap.name for cap in caps] == list(CAP_KINDS)
     population, growth = caps
-    assert population.limit == 9200 and population.section == {"limit": 9200, "year": 2020}
+    assert population.limit == 920000 and population.section == {"limit": 920000, "year": 2020}
     assert growth.limit == 8.5 and growth.section == {"limit_permille": 8.5, "years": [2016, 2020]}
     assert [m.key for m in population.measures] == ["p_exceed_final", "p_exceed_any_year"]
     assert population.headline.column == "p_population_final" and growth.headline.column == "p_growth_mean"

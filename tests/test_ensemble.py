@@ -47,8 +47,9 @@ def test_outputs_and_manifest(serial):
     assert manifest["settings"]["seed"] == 11 and len(manifest["scenario_hash"]) == 64
     assert {"erhai", "git_commit", "python", "dependencies"} <= set(manifest["provenance"])
     summary = json.loads((serial / "summary.json").read_text())
-    # the population cap is rescaled with the population simulated (4,000 of 880,600)
-    assert summary["caps"]["population"]["limit"] == round(920_000 * 4000 / 880_600)
+    # 4,000 agents stand for the district's people: the counts are in people, so the cap is the plan's
+    assert summary["caps"]["population"]["limit"] == 920_000
+    assert replicates.query("year == 2016").population_end.between(800_000, 1_000_000).all()
     assert summary["variance_decomposition"] is None
 
 

@@ -141,7 +141,7 @@ def test_page_one_gives_the_headline_sentences_and_the_rescaling(runs, run_figur
     text = page_text(run_figures[0])
     for sentence in headline_sentences(runs["universal"].summary):
         assert " ".join(sentence.split()) in text
-    assert "rescaled to 3,000 people" in text
+    assert "quick run of 3,000 simulated people" in text and "each stands for about 294 people" in text
     assert "from 2016-01-01 universal two-child" in text
 
 

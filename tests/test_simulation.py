@@ -1,11 +1,14 @@
 """One replicate (sim.simulation)."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 from sim.engines.columnar import ColumnarModel
 from sim.errors import ImplausibleInputs
-from sim.population.synthesis import synthesize
-from sim.results.runs import population_fraction
+from sim.indicators import COUNTS, INDICATORS
+from sim.population.synthesis import scaled, synthesize
+from sim.results.runs import people_per_agent
 from sim.scenario.distributions import central
 from sim.scenario.inputs import realize
 from sim.scenario.loading import load_scenario
@@ -14,16 +17,34 @@ from sim.streams import replicate_seed, stream_seed, streams
 from tests.conftest import UNIVERSAL
 
 
-def test_quick_runs_simulate_the_same_fraction_of_each_drawn_district():
-    """With --population-size N each replicate starts from N people per central-size district, so the
-    population cap rescaled by N / central size is exact for every replicate, whatever size it drew."""
+def test_quick_runs_simulate_the_same_fraction_of_each_drawn_district_and_count_in_people():
+    """With --population-size N each replicate starts from N agents per central-size district, each standing
+    for central size / N people, so every replicate's counts are in people of the district it drew."""
     scenario = load_scenario(UNIVERSAL)  # the base size drawn per replicate
-    fraction = 3000 / central(scenario.population.size)
+    scale = people_per_agent(scenario, 3000)
+    assert scale == pytest.approx(central(scenario.population.size) / 3000)
     replicates = [run_replicate(scenario, 7, number, population_size=3000) for number in range(4)]
     drawn = np.array([r.inputs["population.size"] for r in replicates])
     base = np.array([r.pyramids[r.pyramids.year == r.pyramids.year.min()].people.sum() for r in replicates])
     assert np.ptp(drawn) > 5000  # the draws differ, and so must the simulated sizes
-    np.testing.assert_allclose(base, fraction * drawn, atol=1)  # to a whole person
+    np.testing.assert_allclose(base, drawn, rtol=1e-9)  # the agents, scaled back, are the drawn district
+    # agents: about N per central district, in proportion to the size drawn (replicates that kept their first draw)
+    kept = [n for n, r in enumerate(replicates) if r.redraws == 0]
+    agents = [len(scaled(realize(scenario, stream_seed(replicate_seed(7, n), "inputs"))[0],
+                         streams(replicate_seed(7, n))["synthesis"], scale).population) for n in kept]
+    assert len(kept) >= 2
+    np.testing.assert_allclose(agents, drawn[kept] / scale, atol=1)
+
+
+def test_counts_scale_back_and_rates_do_not(universal):
+    """The same agents run as themselves and as standing for 10 people each: counts ten times, rates alike."""
+    synthesis = synthesize(universal, np.random.default_rng(2), 5000)
+    one, ten = (ColumnarModel(universal, dataclasses.replace(synthesis, people_per_agent=s),
+                              streams(replicate_seed(1, 0))).run() for s in (1.0, 10.0))
+    for plain, scaled_up in zip(one, ten):
+        for name in INDICATORS:
+            factor = 10.0 if name in COUNTS else 1.0
+            assert scaled_up[name] == pytest.approx(plain[name] * factor, nan_ok=True), name
 
 
 def compliance_scenario(tmp_path, compliance: str):
@@ -46,16 +67,16 @@ def test_implausible_draws_are_drawn_again_so_every_replicate_runs_plausible_inp
     """A prior reaching into implausible compliance: a replicate whose first draw is implausible (its model
     names problems) runs a later draw that is not, and says how many it set aside."""
     scenario = compliance_scenario(tmp_path, "{dist: uniform, low: 0.0, high: 0.95}")
-    fraction = population_fraction(scenario, 20_000)
+    scale = people_per_agent(scenario, 20_000)
     redrawn = 0
     for number in range(8):
-        realized, drawn, redraws, model = _plausible_draw(scenario, 11, number, "fast", fraction, False)
+        realized, drawn, redraws, model = _plausible_draw(scenario, 11, number, "fast", scale, False)
         assert model.problems == [] and run_replicate(scenario, 11, number, population_size=20_000).redraws == redraws
         if redraws:
             redrawn += 1
             first, _ = realize(scenario, stream_seed(replicate_seed(11, number), "inputs"))
             random_streams = streams(replicate_seed(11, number))
-            synthesis = synthesize(first, random_streams["synthesis"], fraction * first.population.size)
+            synthesis = scaled(first, random_streams["synthesis"], scale)
             assert ColumnarModel(first, synthesis, random_streams).problems  # the draw set aside was implausible
             assert drawn["behaviour.compliance"] != first.behaviour.compliance
     assert redrawn > 0

@@ -95,8 +95,10 @@ class DistrictModel(mesa.Model):
         self.backlogs: list[Backlog] = []  # each relaxation in the run: who it released
         sr = scenario.sex_ratio_at_birth
         self.sex_ratios = np.array([sr.first, sr.second, sr.third_plus])  # by birth order 1, 2, 3+
-        # a rescaled run (--population-size) has births and migrants in proportion
+        # agents that stand for several people each (`population.scale`, --population-size) have births and
+        # migrants in proportion, and their counts are multiplied back
         self.population_scale = len(synthesis.population) / scenario.population.size
+        self.people_per_agent = synthesis.people_per_agent
         self.migration_groups = rules.migration_age_groups(scenario)  # [low, high) years of each age group
         self.months_per_step = scenario.period.time_step_months
         self.tally: YearTally | None = None  # events of the year under way
@@ -138,7 +140,7 @@ class DistrictModel(mesa.Model):
     def _open_year(self, start: Snapshot) -> None:
         """The year's tally and its rates (each order's trend at mid-year), and in engines whatever else a year
         needs, such as its death rates."""
-        self.tally = YearTally(self.date.year, start)
+        self.tally = YearTally(self.date.year, start, self.people_per_agent)
         years = self.date.year - self.scenario.period.start.year + 0.5
         self.rates = rules.trended(self.rates, self.calibrated_scale, years)
 
@@ -161,7 +163,8 @@ class DistrictModel(mesa.Model):
                        released: np.ndarray, acting: np.ndarray) -> int:
         """Record a relaxation's backlog (`released` and `acting` people of each age, residence and parity) and
         open its catch-up window; returns the window's index, for the `catch_up` of those acting."""
-        self.backlogs.append(Backlog.of(self.date, regime, age_years, residence, parity, released, acting))
+        self.backlogs.append(Backlog.of(self.date, regime, age_years, residence, parity,
+                                        released * self.people_per_agent, acting * self.people_per_agent))
         self.catch_up_ends.append(self.date + dt.timedelta(days=self.rates.catch_up_window_months * DAYS_PER_MONTH))
         self.catch_up_open = self._open_windows()
         return len(self.catch_up_ends)
@@ -182,9 +185,9 @@ class DistrictModel(mesa.Model):
         """The year's row of indicators and the pyramid at its end (and, for the first year, at its start)."""
         tally, self.tally = self.tally, None
         if not self.pyramids:
-            self.pyramids.append((tally.year - 1, tally.start.pyramid))
+            self.pyramids.append((tally.year - 1, tally.start.pyramid * self.people_per_agent))
         self.yearly.append(tally.close(end))
-        self.pyramids.append((tally.year, end.pyramid))
+        self.pyramids.append((tally.year, end.pyramid * self.people_per_agent))
 
 
 def calibrate(rates: rules.Rates, pop: People, regime: Regime, synthesis: Synthesis,

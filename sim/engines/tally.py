@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engines.rules import clamp
-from sim.indicators import BROAD_AGE_GROUPS, INDICATORS, MOTHER_AGES, PYRAMID_GROUPS
+from sim.indicators import BROAD_AGE_GROUPS, COUNTS, INDICATORS, MOTHER_AGES, PYRAMID_GROUPS
 from sim.population.people import FEMALE, MARRIED
 
 
@@ -42,8 +42,8 @@ def snapshot(age_years: np.ndarray, sex: np.ndarray, marital: np.ndarray, weight
 class YearTally:
     """Events of one calendar year, turned into its row of indicators when the year closes."""
 
-    def __init__(self, year: int, start: Snapshot):
-        self.year, self.start = year, start
+    def __init__(self, year: int, start: Snapshot, people_per_agent: float = 1.0):
+        self.year, self.start, self.people_per_agent = year, start, people_per_agent
         self._births: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
         self.deaths = 0.0
         self.net_migrants = 0.0
@@ -88,4 +88,5 @@ class YearTally:
             "married_women_15_49": end.married_women_15_49,
             "mean_age_mother": (by_age_order.sum(axis=1) @ (MOTHER_AGES + 0.5)) / births if births else np.nan,
         }
-        return {"year": self.year, **{name: float(row[name]) for name in INDICATORS}}
+        scale = {name: self.people_per_agent for name in COUNTS}
+        return {"year": self.year, **{name: float(row[name] * scale.get(name, 1.0)) for name in INDICATORS}}

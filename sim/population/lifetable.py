@@ -125,9 +125,10 @@ def improved_life_tables(e0: ArrayLike, infant_mortality: ArrayLike, e0_gains: A
 def infant_mortality_by_sex(both_sexes: float, male_to_female_ratio: float = 1.2) -> tuple[float, float]:
     """Split a both-sexes infant mortality rate into male and female rates.
 
-    The male excess (ratio 1.2) is the usual biological one; births are about
-    53% male in Hunan (census sex ratio at birth 118), so the split keeps the
-    both-sexes rate.
+    The male excess (ratio 1.2) is the usual biological one; births are taken
+    as 54% male (China's census sex ratio at birth was 118, 54% male; Hunan's
+    126, 56%: the split moves the sexes' rates by under 1%), so the split keeps
+    the both-sexes rate.
     """
     male_share = 0.54
     female = both_sexes / (male_share * male_to_female_ratio + (1 - male_share))

@@ -29,8 +29,8 @@ COLUMNS: dict[str, tuple[type, int | bool]] = {
     "months_pregnant": (np.int8, 0),
     "only_child": (np.bool_, False),
     "spouse": (np.int32, NO_SPOUSE),
-    # latent rank of a woman's wish for children, 0 (strongest) to 255: she wants a
-    # second child if below the scenario's intention share of 256, and so on
+    # latent rank of a woman's wish for children, drawn 0 (strongest) to 254: she wants a second child
+    # if below the scenario's intention share of 255, and so on; 255 (`rules.GAVE_UP`): a wish given up
     "intention": (np.uint8, 255),
     # a relaxation of the rules released her wish and she acts on it: the catch-up window (1, 2, ... in the
     # order the model opened them) whose multiplier her rate takes while it is open; 0: none

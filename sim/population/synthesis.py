@@ -64,6 +64,16 @@ class Synthesis:
     births_against_history: float  # the scenario's births a year over the histories' births in the last 12 months
     problems: list[str]  # what is implausible about the histories (`sim.population.histories.solve_level`)
     history: History  # what drew the later births (describes them: `History.second_child_wishes`)
+    people_per_agent: float = 1.0  # whom each agent stands for (`scaled`): counts are multiplied by it
+
+
+def scaled(scenario: Scenario, rng: np.random.Generator, people_per_agent: float) -> Synthesis:
+    """The base population with one agent for every `people_per_agent` people: what a run simulates, its counts
+    multiplied back by the exact ratio of the scenario's people to the agents drawn."""
+    if people_per_agent == 1:
+        return synthesize(scenario, rng)
+    synthesis = synthesize(scenario, rng, scenario.population.size / people_per_agent)
+    return replace(synthesis, people_per_agent=scenario.population.size / len(synthesis.population))
 
 
 def base_date(scenario: Scenario) -> dt.date:

@@ -7,11 +7,12 @@ the same things in the same words.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 from pydantic import BaseModel
 
-from sim.results.runs import EnsembleResult
+from sim.results.runs import EnsembleResult, people_per_agent
 from sim.results.summary import CapSummary, Probability, Summary
 from sim.scenario.distributions import BaseDistribution, Beta, Fixed, LogNormal, Normal, Triangular, Uniform
 from sim.scenario.schema import Regime, Scenario
@@ -133,12 +134,12 @@ def cap_text(run: EnsembleResult) -> str:
 
 
 def rescaling_note(run: EnsembleResult) -> str:
-    """Why the cap on a chart is not the plan's number, when it is not."""
-    size = run.settings.population_size
-    if not size:
+    """What a chart of counts shows when each agent stands for several people."""
+    scale = people_per_agent(run.scenario, run.settings.population_size)
+    if scale == 1:
         return ""
-    return (f" This quick run starts from {size:,} people, so the cap is the plan's "
-            f"{run.scenario.targets.population.limit:,} rescaled alike.")
+    return (f" Each simulated person stands for about {scale:,.0f} people; counts are scaled back to people, "
+            f"so chance spreads the runs about {math.sqrt(scale):,.0f} times as widely as in the district itself.")
 
 
 # ---------------------------------------------------------------- the scenario's inputs
@@ -243,12 +244,15 @@ def how_run(run: EnsembleResult) -> list[str]:
 def caveats(run: EnsembleResult) -> list[str]:
     """What makes this run weaker evidence than a full one."""
     settings, lines = run.settings, []
-    if settings.population_size:
-        full, limit = run.scenario.targets.population.limit, run.summary.population.limit
-        lines.append(f"Quick run: the base population was rescaled to {settings.population_size:,} people at the "
-                     "scenario's central size (in proportion to each replicate's drawn size), so the "
-                     f"population cap is rescaled alike, from {full:,} to {limit:,}. "
-                     "Use a full-size run for decisions.")
+    scale = people_per_agent(run.scenario, settings.population_size)
+    if scale > 1:
+        quick = (f"a quick run of {settings.population_size:,} simulated people at the scenario's central size "
+                 "(in proportion to each replicate's drawn size)" if settings.population_size
+                 else "the scenario's population scale")
+        lines.append(f"Scaled agents ({quick}): each stands for about {scale:,.0f} people, and counts are scaled "
+                     f"back. Chance variation is overstated by about the square root of that, {math.sqrt(scale):,.1f} "
+                     "times, so the chances of breaking a cap are less sure than a full-size run's."
+                     + (" Use a full-size run for decisions." if settings.population_size else ""))
     if settings.central_inputs:
         lines.append("Every uncertain input was held at its central value: the spread shows chance alone, "
                      "not what is unknown about behaviour or the base population.")

@@ -39,10 +39,9 @@ class Cap:
         return next(measure for measure in self.measures if measure.headline)
 
 
-def population_cap(target: PopulationCap, population_scale: float) -> Cap:
-    """Population at the end of the cap's year, and its peak up to then; a rescaled run compares with the cap
-    scaled alike."""
-    limit = round(target.limit * population_scale)
+def population_cap(target: PopulationCap) -> Cap:
+    """Population at the end of the cap's year, and its peak up to then."""
+    limit = target.limit
 
     def outcomes(yearly: pd.DataFrame) -> pd.DataFrame:
         years = sorted({int(y) for y in yearly["year"].unique() if y < target.year} | {target.year})
@@ -54,7 +53,7 @@ def population_cap(target: PopulationCap, population_scale: float) -> Cap:
         Measure("p_exceed_any_year", "population_max", "p_population_any_year", False)), outcomes)
 
 
-def natural_growth_cap(target: NaturalGrowthCap, population_scale: float) -> Cap:
+def natural_growth_cap(target: NaturalGrowthCap) -> Cap:
     """Mean and peak yearly natural growth (per mille) over the cap's years, inclusive."""
     years = list(range(target.first_year, target.last_year + 1))
 
@@ -72,9 +71,9 @@ def natural_growth_cap(target: NaturalGrowthCap, population_scale: float) -> Cap
 CAP_KINDS: dict[str, Callable[..., Cap]] = {"population": population_cap, "natural_growth": natural_growth_cap}
 
 
-def caps_of(targets: Targets, population_scale: float = 1.0) -> list[Cap]:
-    """The caps of a scenario's targets; `population_scale` is simulated people per person (`--population-size`)."""
-    return [make(getattr(targets, name), population_scale) for name, make in CAP_KINDS.items()
+def caps_of(targets: Targets) -> list[Cap]:
+    """The caps of a scenario's targets."""
+    return [make(getattr(targets, name)) for name, make in CAP_KINDS.items()
             if getattr(targets, name, None) is not None]
 
 

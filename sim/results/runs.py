@@ -42,14 +42,15 @@ class EnsembleSettings:
     central_inputs: bool = False
 
 
-def population_fraction(scenario: Scenario, population_size: int | None) -> float | None:
-    """Simulated people per person of the district in a quick run (`population_size` at the central size)."""
-    return population_size and population_size / central(scenario.population.size)
+def people_per_agent(scenario: Scenario, population_size: int | None = None) -> float:
+    """The people each agent stands for: the scenario's `population.scale`, or in a quick run
+    (`population_size` agents at the central size) the central size over that many."""
+    return central(scenario.population.size) / population_size if population_size else scenario.population.scale
 
 
 def run_caps(scenario: Scenario, settings: EnsembleSettings) -> list[Cap]:
-    """The caps a run is judged by; a quick run's population cap is rescaled as its districts are."""
-    return caps_of(scenario.targets, population_fraction(scenario, settings.population_size) or 1.0)
+    """The caps a run is judged by (in people, as its counts are, whatever the agents stand for)."""
+    return caps_of(scenario.targets)
 
 
 @dataclass(frozen=True)

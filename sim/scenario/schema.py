@@ -100,6 +100,8 @@ class Population(Section):
     concept: Literal["registered", "resident"] = Field(
         description="registered (hukou) or resident population; the caps are about the registered one")
     size: Positive = Field(description="base population (people); uncertain")
+    scale: Annotated[Number, Field(ge=1)] = Field(
+        1.0, description="people each agent stands for (1: one agent per person); counts and caps stay in people")
     census_file: Path = Field(description="CSV: area, age_group, male, female (five-year groups)")
     census_area: str
     census_date: dt.date
