@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     population.add_argument("--json", action="store_true", help="print JSON instead of a table")
     population.add_argument("--seed", type=int, help="seed for the synthesis (default: the scenario's)")
     population.add_argument("--population-size", type=_positive_int, metavar="N",
-                            help="rescale the base population to N people")
+                            help="build N agents at the scenario's central size (each standing for several people)")
     population.set_defaults(command=_population)
 
     run = commands.add_parser(

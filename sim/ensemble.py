@@ -75,6 +75,9 @@ class Ensemble:
             replicates=scenario.ensemble.replicates if replicates is None else replicates,
             replicates_per_draw=replicates_per_draw, until_ci=until_ci, max_replicates=max_replicates,
             engine=engine, population_size=population_size, central_inputs=central_inputs))
+        if until_ci is not None and not run_caps(scenario, self.settings):
+            raise UserError(f"{scenario.name}: until_ci (--until-ci) needs a cap to be precise about; "
+                            "the scenario's targets set none")
         self.execution = Execution(jobs, backend, scheduler, quiet)
         self.source = source or scenario.name
 

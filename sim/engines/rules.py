@@ -460,7 +460,7 @@ def expected_migrants(scenario: Scenario, months: int, population_scale: float) 
     """Expected net migrants in a step of `months`, by sex (FEMALE, MALE) and age group; negative: net out.
 
     `population_scale` is the simulated population over the scenario's: a
-    rescaled run has migrants in proportion, as it has births.
+    run of scaled agents has migrants in proportion, as it has births.
     """
     mig = scenario.migration
     shares = np.array([row.share for row in mig.age_pattern])

@@ -66,7 +66,8 @@ def differences_page(comparison: ComparisonResult) -> Figure:
 
 def trajectories_page(comparison: ComparisonResult) -> Figure:
     reference = _reference(comparison)
-    limit = reference.summary.population.limit
+    capped = "population" in reference.summary.caps
+    limit = reference.summary.population.limit if capped else reference.indicator("population_end").max().max()
     figure = page("Population and births under each variant",
                   "Lines: median of the runs of each variant; shading: where the middle 80% of runs fall."
                   + rescaling_note(reference))
@@ -76,7 +77,8 @@ def trajectories_page(comparison: ComparisonResult) -> Figure:
     for run, label, colour in zip(runs, _labels(comparison), colours(len(runs))):
         fan(left, run.indicator("population_end") / scale, colour, label, bands=(0.8,), label_bands=False)
         fan(right, run.indicator("births"), colour, label, bands=(0.8,), label_bands=False)
-    reference_line(left, limit / scale, cap_text(reference))
+    if capped:
+        reference_line(left, limit / scale, cap_text(reference))
     left.set_title(f"The {population_noun(reference.scenario)} at the end of each year", fontsize=BODY_SIZE + 1)
     left.set_xlabel("end of year (31 December)")
     left.set_ylabel(f"population ({unit})")

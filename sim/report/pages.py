@@ -30,8 +30,12 @@ ANSWER_COLUMNS = (0.03, 0.52)  # left edges of the page's two columns
 
 
 def answer_page(run: EnsembleResult) -> Figure:
-    figure = page("Will the population plan's caps hold?",
-                  f"{run.scenario.name}: the chance of breaking each cap, from {run.count} simulated futures (runs).")
+    if run.caps:
+        figure = page("Will the population plan's caps hold?", f"{run.scenario.name}: the chance of breaking each "
+                                                                f"cap, from {run.count} simulated futures (runs).")
+    else:
+        figure = page("What the runs project", f"{run.scenario.name}: {run.count} simulated futures (runs). The "
+                                               "scenario sets no caps, so there is no chance of breaking one to give.")
     figure.set_layout_engine("none")  # a page of placed text: no charts for the engine to arrange
     for left, cap in zip(ANSWER_COLUMNS, run.caps):
         found = run.summary.caps[cap.name]
@@ -48,14 +52,15 @@ def answer_page(run: EnsembleResult) -> Figure:
 
 def population_page(run: EnsembleResult) -> Figure:
     table = run.indicator("population_end")
-    limit = run.summary.population.limit
+    limit = run.summary.population.limit if "population" in run.summary.caps else 0
     scale, unit = people_scale(max(table.max().max(), limit))
     figure = page(f"The {population_noun(run.scenario)} at the end of each year, {run.base_year}-{run.final_year}",
                   f"{run.base_year}: the starting population. Line: the middle run (median) of {run.count}; "
                   "shading: where the middle 50%, 80% and 95% of runs fall." + rescaling_note(run))
     ax = figure.add_subplot()
     fan(ax, table / scale, PALETTE[0], f"median of {run.count} runs")
-    reference_line(ax, limit / scale, cap_text(run))
+    if "population" in run.summary.caps:
+        reference_line(ax, limit / scale, cap_text(run))
     ax.set_xlabel("end of year (31 December)")
     ax.set_ylabel(f"population ({unit})")
     thousands_separated(ax)
@@ -65,19 +70,25 @@ def population_page(run: EnsembleResult) -> Figure:
 
 
 def growth_page(run: EnsembleResult) -> Figure:
-    growth = run.summary.natural_growth
-    first, last = growth.years
-    limit = growth.limit_permille
+    growth = run.summary.caps.get("natural_growth")
+    right_words = (f"Right: the {growth.years[0]}-{growth.years[1]} average of each run, which the plan caps."
+                   if growth else "The scenario sets no cap on natural growth.")
     figure = page("Natural growth: births minus deaths per 1,000 people",
                   f"Left: each year (line: median of {run.count} runs; shading: middle 50%, 80%, 95% of runs). "
-                  f"Right: the {first}-{last} average of each run, which the plan caps.")
+                  + right_words)
     left, right = figure.subplots(1, 2, width_ratios=(3, 2))
     fan(left, run.indicator("natural_growth_permille"), PALETTE[0], f"median of {run.count} runs")
-    reference_line(left, limit, f"plan's cap: {limit:g} per mille on average")
     left.set_title("Each year", fontsize=BODY_SIZE + 1)
     left.set_xlabel("year")
     left.set_ylabel("natural growth (per 1,000 people)")
     left.grid(alpha=0.3)
+    if growth is None:
+        left.legend(loc="best", fontsize=BODY_SIZE - 1)
+        note(right, "No cap on natural growth in this scenario.")
+        return figure
+    first, last = growth.years
+    limit = growth.limit_permille
+    reference_line(left, limit, f"plan's cap: {limit:g} per mille on average")
     left.legend(loc="best", fontsize=BODY_SIZE - 1)
     histogram_against(right, run.outcomes["natural_growth_mean"], limit)
     right.set_title(f"Average over {first}-{last}, one value per run", fontsize=BODY_SIZE + 1)
@@ -205,6 +216,10 @@ def drivers_page(run: EnsembleResult) -> Figure:
                   "Blue: a higher value gives a higher outcome; orange: a lower one.")
     outcomes = run.outcomes
     panels = headline_outcome_words(run)
+    if not panels:
+        note(figure.add_subplot(), "The scenario sets no caps, so there are no headline outcomes to rank "
+                                   "the inputs against.")
+        return figure
     for ax, (outcome, words) in zip(figure.subplots(1, len(panels)), panels.items()):
         ax.set_title(words[0].upper() + words[1:], fontsize=BODY_SIZE + 1)
         _tornado_or_note(ax, run.inputs, outcomes[outcome], run.scenario)

@@ -78,7 +78,9 @@ def caps_of(targets: Targets) -> list[Cap]:
 
 
 def headline_outcomes(yearly: pd.DataFrame, caps: list[Cap]) -> pd.DataFrame:
-    """One row per replicate, one column per measure's outcome of every cap."""
+    """One row per replicate, one column per measure's outcome of every cap (none without caps)."""
+    if not caps:
+        return pd.DataFrame(index=pd.Index(sorted(yearly["replicate"].unique()), name="replicate"))
     return pd.concat([cap.outcomes(yearly) for cap in caps], axis=1)
 
 

@@ -274,8 +274,10 @@ class ExpectedAgeStructure(Section):
 
 
 class Targets(Section):
-    population: PopulationCap
-    natural_growth: NaturalGrowthCap
+    """The caps a run is judged by (each optional: a scenario for a backtest may set none)."""
+
+    population: PopulationCap | None = None
+    natural_growth: NaturalGrowthCap | None = None
     expected_age_structure: ExpectedAgeStructure | None = None
 
 
@@ -305,11 +307,14 @@ class Scenario(Section):
     def consistency_problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Problems that span sections, as (field path, message); the loader adds file and line."""
         years = self.period.years
-        caps = {("targets", "population", "year"): self.targets.population.year,
-                ("targets", "natural_growth", "first_year"): self.targets.natural_growth.first_year,
-                ("targets", "natural_growth", "last_year"): self.targets.natural_growth.last_year}
-        if self.targets.expected_age_structure is not None:
-            caps[("targets", "expected_age_structure", "year")] = self.targets.expected_age_structure.year
+        targets, caps = self.targets, {}
+        if targets.population is not None:
+            caps[("targets", "population", "year")] = targets.population.year
+        if targets.natural_growth is not None:
+            caps[("targets", "natural_growth", "first_year")] = targets.natural_growth.first_year
+            caps[("targets", "natural_growth", "last_year")] = targets.natural_growth.last_year
+        if targets.expected_age_structure is not None:
+            caps[("targets", "expected_age_structure", "year")] = targets.expected_age_structure.year
         problems = [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
                     for key, year in caps.items() if year not in years]
         needed = self.rules_needed_from
