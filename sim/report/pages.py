@@ -19,7 +19,7 @@ from sim.report.charts import (BODY_SIZE, PALETTE, PLAN_COLOUR, answer_box, fan,
                                people_scale, percent_axis, reference_line, text_column, thousands_separated, tornado)
 from sim.report.wording import (AGE_TITLES, BIRTH_ORDERS, age_group_label, assumptions, backlog_lines, cap_text,
                                 cap_words, caveats, chance, headline_outcome_words, headline_sentence, how_run,
-                                input_label, interval, percent, population_noun, rescaling_note)
+                                input_label, interval, percent, population_noun, rescaling_note, start_words)
 from sim.results.runs import EnsembleResult
 from sim.results.sensitivity import prcc
 from sim.scenario.schema import Scenario
@@ -155,13 +155,13 @@ def pyramid_page(run: EnsembleResult) -> Figure:
     start, end = run.pyramid(run.base_year), run.pyramid(run.final_year)
     widest = max(start.max().max(), end.max().max())
     scale, unit = people_scale(start.to_numpy().sum())  # the unit of the population page
-    figure = page(f"Population by age and sex: end of {run.base_year} against end of {run.final_year}",
+    figure = page(f"Population by age and sex: {start_words(run)} against end of {run.final_year}",
                   f"Each bar is a five-year age group. {run.final_year}: the median of {run.count} runs.")
     ax = figure.add_subplot()
     positions = np.arange(len(start))
     for sign, sex, colour in ((-1, "male", PALETTE[0]), (1, "female", PALETTE[1])):
         ax.barh(positions, sign * start[sex] / scale, height=0.85, color=colour, alpha=0.45,
-                label=f"{'men' if sign < 0 else 'women'}, end of {run.base_year}")
+                label=f"{'men' if sign < 0 else 'women'}, {start_words(run)}")
         ax.barh(positions, sign * end[sex] / scale, height=0.85, fill=False, edgecolor="black", linewidth=1.4,
                 label=f"end of {run.final_year} (median)" if sign > 0 else None)
     ax.set_yticks(positions, [age_group_label(group, last=group == start.index.max()) for group in start.index])

@@ -127,6 +127,12 @@ def headline_outcome_words(run: EnsembleResult) -> dict[str, str]:
             for cap in run.caps}
 
 
+def start_words(run: EnsembleResult) -> str:
+    """When the base population stands: "end of 2015", or the day itself for a run that starts within a year."""
+    base = run.scenario.period.start - dt.timedelta(days=1)
+    return f"end of {base.year}" if (base.month, base.day) == (12, 31) else base.strftime("%-d %B %Y")
+
+
 def cap_text(run: EnsembleResult) -> str:
     """The label of the population cap's line on a chart."""
     cap = run.summary.population
@@ -218,7 +224,7 @@ def assumptions(run: EnsembleResult) -> list[str]:
                          for day, regime in sorted(scenario.policy.timeline.items()) if day >= in_force)
     return [
         f"Policy: {timeline}.",
-        f"Population counted: the {population_noun(scenario)}; at the start (end of {run.base_year}) "
+        f"Population counted: the {population_noun(scenario)}; at the start ({start_words(run)}) "
         f"{describe(scenario.population.size)} people.",
         "Behaviour (shares of women or couples, unless a unit is named; a range or ± means the value is "
         + ("uncertain, held at its central value in this run):" if run.settings.central_inputs
