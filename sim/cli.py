@@ -176,12 +176,20 @@ def _validate(args) -> int:
 
 
 def _show(args) -> None:
+    from sim.scenario.inputs import read_posterior
     from sim.scenario.loading import file_entries, load_scenario
 
-    data = load_scenario(args.file).model_dump(mode="json")
+    scenario = load_scenario(args.file)
+    data = scenario.model_dump(mode="json")
     for _, mapping, key in file_entries(data):
         mapping[key] = _relative(mapping[key])
     print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+    if scenario.inputs_from is not None:
+        weights, particles = read_posterior(str(scenario.inputs_from.posterior_file))
+        print(f"# from the posterior {_relative(str(scenario.inputs_from.posterior_file))} ({len(weights)} particles; "
+              "each replicate draws one by weight), in place of the values above:")
+        for name in particles:
+            print(f"#   {name}")
 
 
 def _relative(path: str) -> str:

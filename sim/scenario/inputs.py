@@ -1,9 +1,17 @@
-"""Turn a scenario's uncertain inputs into numbers: their central values, or one draw."""
+"""Turn a scenario's uncertain inputs into numbers: their central values, or one draw.
+
+A scenario with `inputs_from: {posterior_file: ...}` takes the inputs its
+posterior names jointly from one particle, drawn by weight from a stream of
+its own; every other input is drawn from its distribution as before.
+"""
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 
 from sim.scenario.distributions import BaseDistribution, central
@@ -22,22 +30,78 @@ def realize(model: M, seed: np.random.SeedSequence | None = None) -> tuple[M, di
     replicate's outputs.
     """
     drawn: dict[str, float] = {}
-    return _realize(model, seed, "", drawn), drawn
+    inputs_from = getattr(model, "inputs_from", None)
+    fitted = {} if inputs_from is None else posterior_values(inputs_from.posterior_file, seed)
+    return _realize(model, seed, "", drawn, fitted), drawn
 
 
-def _realize(value: Any, seed: np.random.SeedSequence | None, path: str, drawn: dict[str, float]) -> Any:
+# the name of the stream a replicate draws its particle from: not the dotted path of any input
+PARTICLE_STREAM = "inputs_from.particle"
+
+
+def posterior_values(path: Path, seed: np.random.SeedSequence | None) -> dict[str, float]:
+    """One particle of the posterior in `path`, drawn by weight (with `seed`), or the weighted means."""
+    weights, particles = read_posterior(str(path))
+    if seed is None:
+        return {name: float(weights @ values) for name, values in particles.items()}
+    chosen = np.random.default_rng(stream_seed(seed, PARTICLE_STREAM)).choice(len(weights), p=weights)
+    return {name: float(values[chosen]) for name, values in particles.items()}
+
+
+@lru_cache(maxsize=8)
+def read_posterior(path: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The particles' weights (summing to 1) and each fitted input's values; ValueError if the file is not one."""
+    table = pd.read_csv(path)
+    if "weight" not in table.columns or len(table.columns) < 2 or table.empty:
+        raise ValueError("expected a weight column, one column per fitted input and at least one particle")
+    if not all(pd.api.types.is_numeric_dtype(table[column]) for column in table.columns):
+        raise ValueError("every value must be a number")
+    weights = table["weight"].to_numpy(float)
+    if not np.isfinite(table.to_numpy(float)).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError("weights must be finite, not negative and not all zero, and every value finite")
+    return weights / weights.sum(), {name: table[name].to_numpy(float) for name in table.columns if name != "weight"}
+
+
+def posterior_problems(model: BaseModel) -> list[str]:
+    """What is wrong with a scenario's posterior: a file that is not one, or inputs the scenario does not have."""
+    try:
+        _, particles = read_posterior(str(model.inputs_from.posterior_file))
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        return [f"{model.inputs_from.posterior_file}: not a posterior ({exc})"]
+    leaves = set(_leaves(model))
+    return [f"the posterior names {name!r}, which is not an input of this scenario" for name in particles
+            if name not in leaves]
+
+
+def _leaves(value: Any, path: str = "") -> list[str]:
+    """The dotted path of every number or distribution, as `realize` names them."""
+    if isinstance(value, BaseDistribution) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return [path]
+    if isinstance(value, BaseModel):
+        return [leaf for name in type(value).model_fields
+                for leaf in _leaves(getattr(value, name), f"{path}.{name}" if path else name)]
+    if isinstance(value, list):
+        return [leaf for i, item in enumerate(value) for leaf in _leaves(item, f"{path}.{i}")]
+    return []
+
+
+def _realize(value: Any, seed: np.random.SeedSequence | None, path: str, drawn: dict[str, float],
+             fitted: dict[str, float]) -> Any:
+    if path in fitted:
+        drawn[path] = fitted[path]
+        return fitted[path]
     if isinstance(value, BaseDistribution):
         number = central(value) if seed is None else float(value.sample(input_stream(seed, path)))
         drawn[path] = number
         return number
     if isinstance(value, BaseModel):
         updates = {
-            name: _realize(getattr(value, name), seed, f"{path}.{name}" if path else name, drawn)
+            name: _realize(getattr(value, name), seed, f"{path}.{name}" if path else name, drawn, fitted)
             for name in type(value).model_fields
         }
         return value.model_copy(update=updates)
     if isinstance(value, list):
-        return [_realize(item, seed, f"{path}.{i}", drawn) for i, item in enumerate(value)]
+        return [_realize(item, seed, f"{path}.{i}", drawn, fitted) for i, item in enumerate(value)]
     return value
 
 

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import Problem, UserError
+from sim.scenario.inputs import posterior_problems
 from sim.scenario.distributions import DISTRIBUTIONS, NUMBER_TAG
 from sim.scenario.schema import Scenario
 
@@ -53,8 +54,11 @@ def load_scenario(path: str | Path) -> Scenario:
 def validated_scenario(source: Source) -> Scenario:
     """The scenario `source` holds, or a UserError naming the file, line and field of each problem."""
     scenario = validated(Scenario, source)
+    missing = _missing_files(source.data)
+    posterior = [] if scenario.inputs_from is None or missing else [
+        (("inputs_from", "posterior_file"), problem) for problem in posterior_problems(scenario)]
     problems = [Problem(*source.locate(key), ".".join(key), message)
-                for key, message in [*scenario.consistency_problems(), *_missing_files(source.data)]]
+                for key, message in [*scenario.consistency_problems(), *missing, *posterior]]
     if problems:
         raise UserError(problems)
     return scenario

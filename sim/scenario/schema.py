@@ -287,6 +287,13 @@ class Ensemble(Section):
     seed: Annotated[StrictInt, Field(ge=0)] = 0
 
 
+class InputsFrom(Section):
+    """Inputs taken jointly from a calibration's posterior: each replicate draws one particle by its weight, so
+    the fitted inputs keep their correlations (`sim.scenario.inputs`)."""
+
+    posterior_file: Path = Field(description="CSV: weight, then one column per fitted input by its dotted name")
+
+
 class Scenario(Section):
     """A whole Erhai scenario, after `extends` has been resolved."""
 
@@ -303,6 +310,7 @@ class Scenario(Section):
     behaviour: Behaviour
     targets: Targets
     ensemble: Ensemble = Ensemble()
+    inputs_from: InputsFrom | None = None
 
     def consistency_problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Problems that span sections, as (field path, message); the loader adds file and line."""
