@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import Problem, UserError
-from sim.scenario.inputs import posterior_problems
 from sim.scenario.distributions import DISTRIBUTIONS, NUMBER_TAG
+from sim.scenario.inputs import posterior_problems
 from sim.scenario.schema import Scenario
 
 Key = tuple[str, ...]
