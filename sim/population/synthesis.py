@@ -366,8 +366,9 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
     first = _by_cohort(p.parity_progression, birth_year, lambda row: (row.first, row.first))
     has_first = rng.random(n) < _pick(first, residence)
     done = np.flatnonzero(~later_by_rules)  # their later births from the cohort ratios, here
+    # rows of younger cohorts have no later ratios: none of their women is `done` (`Scenario.progression_problems`)
     later = [_pick(_by_cohort(p.parity_progression, birth_year[done], getter), residence[done]) for getter in
-             (lambda row: (row.second.urban, row.second.rural), lambda row: (row.third.urban, row.third.rural))]
+             (lambda row: _pair(row.second), lambda row: _pair(row.third))]
     reached = np.column_stack([has_first[done], *(rng.random((2, len(done))) < np.array(later))])
     for order in (1, 2):  # no next birth without the previous one
         reached[:, order] &= reached[:, order - 1]
@@ -410,6 +411,10 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
                                first_age - f.gestation_months / 12)
     marriage_ages[~marries] = np.nan
     return _Histories(ages, rng.random((n, 3)) < boy_share, marriage_ages)
+
+
+def _pair(by_residence) -> tuple[float, float]:
+    return (np.nan, np.nan) if by_residence is None else (by_residence.urban, by_residence.rural)
 
 
 def _by_cohort(rows, birth_year, getter) -> tuple[np.ndarray, np.ndarray]:

@@ -60,8 +60,10 @@ class ParityProgression(Section):
 
     born_until: StrictInt = Field(description="last birth year of the cohorts these ratios describe")
     first: Probability
-    second: ByResidence
-    third: ByResidence
+    # only for cohorts past childbearing on the census day: the later births of younger women come from their
+    # wishes and the rules (`Scenario.progression_problems`)
+    second: ByResidence | None = None
+    third: ByResidence | None = None
 
 
 class AgeShareRow(Section):
@@ -325,12 +327,40 @@ class Scenario(Section):
             caps[("targets", "expected_age_structure", "year")] = targets.expected_age_structure.year
         problems = [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
                     for key, year in caps.items() if year not in years]
+        problems += self.progression_problems()
         needed = self.rules_needed_from
         if min(self.policy.timeline) > needed:
             problems.append((("policy", "timeline"),
                              f"no rules in force on {needed}: the later births of the women of childbearing age on "
                              f"the census day or after are drawn from then on (when the oldest turned "
                              f"{self.fertility.min_age:g})"))
+        return problems
+
+    @property
+    def last_cohort_past_childbearing(self) -> int:
+        """The last birth year with women past childbearing on the census day (or the base date, if earlier):
+        only those take their second and third births from the cohort parity progression ratios."""
+        first = min(self.population.census_date, self.period.start - dt.timedelta(days=1))
+        return int(first.year - self.fertility.max_age)
+
+    def progression_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Rows of parity progression whose second and third ratios are missing where needed, or given where
+        nothing reads them (an input that does nothing would still be drawn and ranked as if it mattered)."""
+        problems, last = [], self.last_cohort_past_childbearing
+        rows = self.population.parity_progression
+        for index, row in enumerate(rows):
+            earliest = rows[index - 1].born_until + 1 if index else None
+            needed = earliest is None or earliest <= last
+            for order in ("second", "third"):
+                given = getattr(row, order) is not None
+                key = ("population", "parity_progression", str(index), order)
+                if needed and not given:
+                    problems.append((key, f"cohorts born until {row.born_until} include women past childbearing "
+                                          f"on the census day (born until {last}): give their {order} births"))
+                elif given and not needed:
+                    problems.append((key, f"cohorts born from {earliest} were of childbearing age on the census "
+                                          f"day or later: their {order} births come from their wishes and the "
+                                          "rules, not from a progression ratio; remove it"))
         return problems
 
     def with_values(self, values: dict[str, Any]) -> "Scenario":
