@@ -1,19 +1,37 @@
 """Targets files: what a calibration fits, checked like scenarios; nothing after 2015 in a shipped one."""
+import re
+
 import pytest
 
 from sim.calibration.targets import load_targets
 from sim.errors import UserError
+from sim.results.backtest import read_observed
 from tests.conftest import ROOT
 
 SHIPPED = sorted((ROOT / "scenarios" / "targets").glob("*.yaml"))
 HUNAN = ROOT / "scenarios" / "hunan_2010_base.yaml"
 
 
+LATEST = 2015  # nothing observed or published after it is fitted or shipped as observed
+
+
+def later_years(text: str) -> list[int]:
+    return [int(year) for year in re.findall(r"(?<!\d)(20[0-9]{2})(?!\d)", text) if int(year) > LATEST]
+
+
+def test_shipped_observations_name_no_later_year_anywhere():
+    """Not as an observation's year, nor as its source's date: a figure published later was not known."""
+    for path in [*SHIPPED, *sorted((ROOT / "scenarios" / "data").glob("observed_*.csv"))]:
+        assert later_years(path.read_text()) == [], path.name
+        if path.suffix == ".csv":
+            assert read_observed(path)["year"].max() <= LATEST
+
+
 def test_shipped_targets_load_and_look_at_nothing_after_2015():
     assert SHIPPED, "no targets file shipped"
     for path in SHIPPED:
         targets = load_targets(path)
-        assert max(targets.years) <= 2015, f"{path.name} has a target after 2015"
+        assert max(targets.years) <= LATEST, f"{path.name} has a target after {LATEST}"
         assert all(target.source for target in targets.spec.targets)
 
 
