@@ -387,8 +387,8 @@ def _compare(args) -> None:
     report = write_comparison_report(result, ExperimentDirectory(args.out).report_path)
     table, description = result.table, result.description
     swept = description["sweep"]["inputs"] if description["sweep"] else []
-    headline = [column for column in table.columns if column.startswith("diff_") and column.count("_") == 3]
-    shown = ["label", *swept, *(name[len("diff_"):] for name in headline), *headline,
+    headline = [cap.headline.column for cap in next(iter(result.variants.values())).caps]
+    shown = ["label", *swept, *headline, *(f"diff_{name}" for name in headline),
              *(column for column in table.columns if column.endswith("_median"))]
     print(f"{description['name']}: {len(table)} variants, {description['replicates']} paired replicates each, "
           f"seed {description['seed']}")

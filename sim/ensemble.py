@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from sim.errors import UserError
 from sim.provenance import provenance
-from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult, run_caps
+from sim.results.caps import caps_of
+from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult
 from sim.results.storage import MemoryStore, RunDirectory, run_identity
 from sim.results.summary import Summary, summarize
 from sim.scenario.loading import content_hash
@@ -75,7 +76,7 @@ class Ensemble:
             replicates=scenario.ensemble.replicates if replicates is None else replicates,
             replicates_per_draw=replicates_per_draw, until_ci=until_ci, max_replicates=max_replicates,
             engine=engine, population_size=population_size, central_inputs=central_inputs))
-        if until_ci is not None and not run_caps(scenario, self.settings):
+        if until_ci is not None and not caps_of(scenario.targets):
             raise UserError(f"{scenario.name}: until_ci (--until-ci) needs a cap to be precise about; "
                             "the scenario's targets set none")
         self.execution = Execution(jobs, backend, scheduler, quiet)
@@ -156,7 +157,7 @@ def _check_same(directory: RunDirectory, scenario_json: str, settings: EnsembleS
 def run_ensemble(store: Store, execution: Execution) -> Summary:
     """Run (or continue) the ensemble described in `store` to the end; returns its summary."""
     scenario_json, settings = store.scenario_json(), store.settings()
-    caps = run_caps(Scenario.model_validate_json(scenario_json), settings)
+    caps = caps_of(Scenario.model_validate_json(scenario_json).targets)
     count = settings.replicates
     while True:
         _complete_replicates(store, scenario_json, settings, count, execution)

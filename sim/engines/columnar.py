@@ -203,7 +203,8 @@ class ColumnarModel(DistrictModel):
         brides = singles[draw < rules.marriage_probability(self.rates, pop.residence[singles],
                                                            pop.age_months[singles], months)]
         men = self._bachelors[pop.alive[self._bachelors]]
-        of_age = men[pop.age_months[men] + months >= 12 * self.scenario.marriage.min_age_men]
+        # the bound moved rather than every man's age: this runs each step over all unmarried men
+        of_age = men[pop.age_months[men] >= 12 * self.scenario.marriage.min_age_men - months]
         wanted = rules.wanted_husband_age(self.scenario, (pop.age_months[brides] + months) / 12, rng, OLDEST)
         husband = rules.match_husbands(wanted, (pop.age_months[of_age] + months) // 12, rng,
                                        pop.residence[brides], pop.residence[of_age])

@@ -28,9 +28,7 @@ from sim.results.runs import EnsembleResult
 
 def run_report_figures(run: EnsembleResult) -> list[Figure]:
     """The run report's pages, in order (what `write_run_report` saves)."""
-    figures = [build(run) for build in RUN_PAGES]
-    number_pages(figures, _run_footer(run))
-    return figures
+    return number_pages([build(run) for build in RUN_PAGES], _run_footer(run))
 
 
 def _run_footer(run: EnsembleResult) -> str:
@@ -44,15 +42,13 @@ def write_run_report(run: EnsembleResult, path: Path) -> Path:
                          f"seed {run.seed}; {run.count} replicates; population size {size}; "
                          f"run by erhai {run.manifest['provenance']['erhai']}; "
                          f"scenario sha256 {run.manifest['scenario_hash']}")
-    return write_pdf([build(run) for build in RUN_PAGES], path, metadata, _run_footer(run))
+    return write_pdf(run_report_figures(run), path, metadata)
 
 
 def comparison_report_figures(comparison: ComparisonResult) -> list[Figure]:
     """The comparison report's pages, in order (what `write_comparison_report` saves)."""
-    description = comparison.description
-    figures = [build(comparison) for build in pages_of(comparison)]
-    number_pages(figures, _comparison_footer(description))
-    return figures
+    return number_pages([build(comparison) for build in pages_of(comparison)],
+                        _comparison_footer(comparison.description))
 
 
 def _comparison_footer(description: dict) -> str:
@@ -67,8 +63,7 @@ def write_comparison_report(comparison: ComparisonResult, path: Path) -> Path:
     metadata = _metadata(f"Erhai comparison: {description['name']}", description["name"],
                          f"seed {description['seed']}; {description['replicates']} replicates per variant; "
                          f"variants {', '.join(v['name'] for v in description['variants'])}")
-    return write_pdf([build(comparison) for build in pages_of(comparison)], path, metadata,
-                     _comparison_footer(description))
+    return write_pdf(comparison_report_figures(comparison), path, metadata)
 
 
 def _metadata(title: str, subject: str, keywords: str) -> dict:

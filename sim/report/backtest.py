@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.report.charts import BODY_SIZE, PALETTE, colours, fan, page, percent_axis, text_column
-from sim.report.pdf import write_pdf
+from sim.report.charts import BODY_SIZE, colours, fan, page, percent_axis, text_column
+from sim.report.pdf import number_pages, write_pdf
 from sim.results.backtest import BANDS, Backtest, simulated
 from sim.results.runs import EnsembleResult
 
@@ -23,16 +23,17 @@ OBSERVED_COLOUR = "#000000"
 
 def backtest_figures(backtest: Backtest, runs: dict[str, EnsembleResult]) -> list[Figure]:
     """The pages of the report of `backtest`, whose runs (by variant name; one, named "", for a run) are `runs`."""
+    first = next(iter(runs.values()))
     indicators = list(dict.fromkeys(backtest.rows["indicator"]))
-    return [summary_page(backtest, runs), *(indicator_page(backtest, runs, name) for name in indicators)]
+    return number_pages([summary_page(backtest, runs), *(indicator_page(backtest, runs, name) for name in indicators)],
+                        f"backtest of {first.scenario.name} · seed {first.seed} · {first.count} runs")
 
 
 def write_backtest_report(backtest: Backtest, runs: dict[str, EnsembleResult], path: Path) -> Path:
     first = next(iter(runs.values()))
     metadata = {"Title": f"Erhai backtest: {first.scenario.name}",
                 "Subject": f"{len(backtest.rows)} observations against {', '.join(runs) or first.scenario.name}"}
-    return write_pdf(backtest_figures(backtest, runs), path, metadata,
-                     f"backtest of {first.scenario.name} · seed {first.seed} · {first.count} runs")
+    return write_pdf(backtest_figures(backtest, runs), path, metadata)
 
 
 def summary_page(backtest: Backtest, runs: dict[str, EnsembleResult]) -> Figure:
@@ -85,7 +86,7 @@ def indicator_page(backtest: Backtest, runs: dict[str, EnsembleResult], indicato
                   f"{', '.join(f'{band:.0%}' for band in sorted(BANDS))} of them fall. Black: observed.")
     ax = figure.add_subplot()
     several = len(runs) > 1
-    for colour, (name, run) in zip(PALETTE if not several else colours(len(runs)), runs.items()):
+    for colour, (name, run) in zip(colours(len(runs)), runs.items()):
         fan(ax, simulated(run, indicator, backtest.relative_to), colour, name or "the run",
             bands=(0.8,) if several else tuple(sorted(BANDS, reverse=True)), label_bands=not several)
     observed = rows.drop_duplicates("year")

@@ -15,9 +15,8 @@ from sim import __version__
 from sim.report.charts import footer
 
 
-def write_pdf(figures: list[Figure], path: Path, metadata: dict, footer_text: str) -> Path:
-    """Number `figures` with `footer_text` in each footer and save them to `path`; returns `path`."""
-    number_pages(figures, footer_text)
+def write_pdf(figures: list[Figure], path: Path, metadata: dict) -> Path:
+    """Save numbered `figures` (`number_pages`) to `path`; returns `path`."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
     with PdfPages(partial, metadata={**metadata, "Author": f"Erhai {__version__}"}) as pdf:
@@ -27,6 +26,8 @@ def write_pdf(figures: list[Figure], path: Path, metadata: dict, footer_text: st
     return path
 
 
-def number_pages(figures: list[Figure], text: str) -> None:
+def number_pages(figures: list[Figure], text: str) -> list[Figure]:
+    """`figures`, each with `text` and its page number in the footer."""
     for number, figure in enumerate(figures, start=1):
         footer(figure, f"Erhai {__version__} · {text} · page {number} of {len(figures)}")
+    return figures

@@ -116,9 +116,10 @@ def _without_repeats(observed: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def backtest(run: EnsembleResult, observed: pd.DataFrame, relative_to: int | None = None) -> Backtest:
     """Score `run` against `observed` (`read_observed`); a UserError if the run lacks an observation's year."""
-    _check_fit(observed, {name: run.indicator(name) for name in observed["indicator"].unique()}, relative_to)
-    tables = {name: simulated(run, name, relative_to) for name in observed["indicator"].unique()}
+    tables = {name: run.indicator(name) for name in observed["indicator"].unique()}
+    _check_fit(observed, tables, relative_to)
     if relative_to is not None:
+        tables = {name: relative(table, relative_to) for name, table in tables.items()}
         observed = relative_observations(observed, relative_to)
     rows = pd.DataFrame([_scored(observation, tables[observation.indicator][observation.year].to_numpy())
                          for observation in observed.itertuples()])
@@ -129,7 +130,12 @@ def simulated(run: EnsembleResult, indicator: str, relative_to: int | None = Non
     """The run's `indicator` as replicate x year (the base year too where the run tells it), as scored: with
     `relative_to`, each replicate as a ratio to its own value in that year."""
     table = run.indicator(indicator)
-    return table if relative_to is None else table.div(table[relative_to], axis=0)
+    return table if relative_to is None else relative(table, relative_to)
+
+
+def relative(table: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Each replicate's row of a replicate x year table as a ratio to its own value in `year`."""
+    return table.div(table[year], axis=0)
 
 
 def relative_observations(observed: pd.DataFrame, year: int) -> pd.DataFrame:

@@ -48,11 +48,6 @@ def people_per_agent(scenario: Scenario, population_size: int | None = None) -> 
     return central(scenario.population.size) / population_size if population_size else scenario.population.scale
 
 
-def run_caps(scenario: Scenario, settings: EnsembleSettings) -> list[Cap]:
-    """The caps a run is judged by (in people, as its counts are, whatever the agents stand for)."""
-    return caps_of(scenario.targets)
-
-
 @dataclass(frozen=True)
 class ReplicateResult:
     """One replicate: its yearly indicators, drawn inputs, pyramids and backlogs."""
@@ -113,7 +108,7 @@ class EnsembleResult:
 
     @property
     def caps(self) -> list[Cap]:
-        return run_caps(self.scenario, self.settings)
+        return caps_of(self.scenario.targets)  # in people, as the counts are, whatever the agents stand for
 
     @property
     def outcomes(self) -> pd.DataFrame:
