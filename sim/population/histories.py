@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
 
 import numpy as np
 import pandas as pd
@@ -103,7 +103,7 @@ class Exposure:
 
     def at(self, when: float) -> np.ndarray:
         """The cumulative relative hazard of each woman at `when`."""
-        piece = np.clip((self.times <= when).sum(axis=1) - 1, 0, self.rate.shape[1] - 1)
+        piece = np.clip(_per_row_count(self.times <= when) - 1, 0, self.rate.shape[1] - 1)
         rows = np.arange(len(piece))
         start = self.times[rows, piece]
         width = self.times[rows, piece + 1] - start
@@ -113,13 +113,19 @@ class Exposure:
         """Each woman's conception time (nan if none before the base date)."""
         with np.errstate(divide="ignore"):  # a level of nought (no births wanted): never
             target = rng.standard_exponential(len(level)) / level
-        piece = (self.cumulative < target[:, None]).sum(axis=1) - 1
+        piece = _per_row_count(self.cumulative < target[:, None]) - 1
         conceived = piece < self.rate.shape[1]
         rows = np.flatnonzero(conceived)
         piece = piece[rows]
         when = np.full(len(level), np.nan)
         when[rows] = self.times[rows, piece] + (target[rows] - self.cumulative[rows, piece]) / self.rate[rows, piece]
         return when
+
+
+def _per_row_count(mask: np.ndarray) -> np.ndarray:
+    """The true values in each row of `mask`, added column by column: numpy's own reduction along such short
+    rows is several times slower."""
+    return reduce(np.add, mask.T, np.zeros(len(mask), np.intp))
 
 
 def exposure(women: Candidates, rates: rules.Rates, past: Past, rng: np.random.Generator,
@@ -131,9 +137,11 @@ def exposure(women: Candidates, rates: rules.Rates, past: Past, rng: np.random.G
     acting, gave_up = _relaxations(women, rates, changes, start, end, rng)
     width = np.diff(times, axis=1)
     rate = np.zeros(width.shape)
-    rows, at = _middles(times, width)
-    rate[width > 0] = _relative_rates(women, rates, past, rows, at, acting, gave_up)
-    cumulative = np.concatenate([np.zeros((len(start), 1)), np.cumsum(rate * width, axis=1)], axis=1)
+    pieces, rows, at = _middles(times, width)
+    np.put(rate, pieces, _relative_rates(women, rates, past, rows, at, acting, gave_up))
+    cumulative = np.zeros(times.shape)  # filled in place: these are a synthesis's largest arrays
+    np.multiply(rate, width, out=cumulative[:, 1:])
+    np.cumsum(cumulative[:, 1:], axis=1, out=cumulative[:, 1:])
     catch_up = np.zeros(len(start), np.int8)
     for index, ((when, _, _), act) in enumerate(zip(changes, acting), start=1):
         if when + past.window_months > 0:  # still open at the base date
@@ -147,7 +155,8 @@ def months_free_to_act(women: Candidates, rates: rules.Rates, past: Past) -> np.
     times, _, _ = _pieces(women, rates, past, 0.0)
     width = np.diff(times, axis=1)
     allowed = np.zeros(width.shape)
-    allowed[width > 0] = _eligible(women, rates, past, *_middles(times, width))
+    pieces, rows, at = _middles(times, width)
+    np.put(allowed, pieces, _eligible(women, rates, past, rows, at))
     return (allowed * width).sum(axis=1)
 
 
@@ -168,7 +177,9 @@ def _pieces(women: Candidates, rates: rules.Rates, past: Past, until: float) -> 
     moments = np.empty((n, 3 + len(fecundity_changes) + len(shared)))
     moments[:, 0], moments[:, 1] = start, end
     moments[:, 2] = women.last_birth + rates.rural_daughter_min_interval_months
-    moments[:, 3: 3 + len(fecundity_changes)] = (fecundity_changes[None, :] - women.age_years[:, None]) * 12
+    birthdays = moments[:, 3: 3 + len(fecundity_changes)]  # computed in place: `moments` is large
+    np.subtract(fecundity_changes, women.age_years[:, None], out=birthdays)
+    birthdays *= 12
     moments[:, 3 + len(fecundity_changes):] = shared
     np.maximum(moments, start[:, None], out=moments)
     np.minimum(moments, np.maximum(start, end)[:, None], out=moments)
@@ -176,11 +187,12 @@ def _pieces(women: Candidates, rates: rules.Rates, past: Past, until: float) -> 
     return moments, start, end
 
 
-def _middles(times: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The woman and the middle of each piece of positive width (the others cannot matter: most moments fall
-    outside a woman's years at risk)."""
-    pieces = width > 0
-    return np.nonzero(pieces)[0], times[:, :-1][pieces] + width[pieces] / 2
+def _middles(times: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The flat index in `width`, the woman and the middle of each piece of positive width (the others cannot
+    matter: most moments fall outside a woman's years at risk)."""
+    pieces = np.flatnonzero(width > 0)  # flat: a two-dimensional np.nonzero is several times slower
+    rows = pieces // width.shape[1]  # not np.divmod: numpy divides by a scalar fast, but not in divmod
+    return pieces, rows, times[rows, pieces - rows * width.shape[1]] + width.ravel()[pieces] / 2
 
 
 def _relaxations(women: Candidates, rates: rules.Rates, changes, start: np.ndarray, end: np.ndarray,
@@ -218,12 +230,11 @@ def _relative_rates(women: Candidates, rates: rules.Rates, past: Past, rows: np.
 
 def _eligible(women: Candidates, rates: rules.Rates, past: Past, rows: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Whether the rules in force at each moment `at` allowed the next birth of woman `rows`."""
-    regime = np.searchsorted(past.starts, at, side="right") - 1
+    # the couples looked up once and each regime's rules applied to all: cheaper than picking its moments out
+    couple = women.couple(rows, np.floor(at - women.last_birth[rows]).astype(int), rates)
     eligible = np.zeros(len(at), bool)
-    for index, name in enumerate(past.regimes):
-        piece = np.flatnonzero(regime == index)
-        since = np.floor(at[piece] - women.last_birth[rows[piece]]).astype(int)
-        eligible[piece] = rules.eligible_for_next_birth(name, **women.couple(rows[piece], since, rates))
+    for start, name in zip(past.starts, past.regimes):  # each in force from its start to the next one's
+        eligible = np.where(at >= start, rules.eligible_for_next_birth(name, **couple), eligible)
     return eligible
 
 
@@ -240,11 +251,12 @@ def solve_level(exposure: Exposure, residence: np.ndarray, births_wanted: np.nda
     level = np.zeros(2)
     for res in np.flatnonzero(births_wanted > 0):
         mine = (residence == res) & (after > before)  # the others cannot conceive in the window at any level
-        start, end = before[mine], after[mine]
+        start, end = -before[mine], -after[mine]  # negated once, not at each level: (-s) k is exactly -(s k)
 
         def gap(k):
-            return (np.exp(-np.multiply.outer(start, k)) - np.exp(-np.multiply.outer(end, k))).sum(axis=0) \
-                - births_wanted[res]
+            births = np.exp(np.multiply.outer(start, k))
+            births -= np.exp(np.multiply.outer(end, k))
+            return births.sum(axis=0) - births_wanted[res]
 
         crossing = np.flatnonzero(gap(grid) >= 0)  # the whole grid in one call, from the smallest level up
         if len(crossing):

@@ -153,7 +153,13 @@ def age_factors(shaped: np.ndarray, married_share: np.ndarray, target: float) ->
 
 
 def _male_share_at_birth(scenario: Scenario) -> float:
-    births = census.births_by_order(scenario.fertility.order_shares_file, scenario.fertility.order_shares_area)
+    return _male_share_of_births(scenario.fertility.order_shares_file, scenario.fertility.order_shares_area)
+
+
+@functools.lru_cache(maxsize=8)
+def _male_share_of_births(path, area: str) -> float:
+    """Cached: reading the census table costs a tenth of a synthesis."""
+    births = census.births_by_order(path, area)
     return float(births["male"].sum() / (births["male"].sum() + births["female"].sum()))
 
 
@@ -189,8 +195,7 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     exact_age = (age_months + 0.5) / 12
     residence = _draw_residence(scenario, rng, len(sex))
     birth_year = base_date(scenario).year - age_years
-    only_child_share = _by_cohort(p.only_child_share, birth_year, lambda row: (row.urban, row.rural))
-    only_child = rng.random(len(sex)) < _pick(only_child_share, residence)
+    only_child = rng.random(len(sex)) < _by_cohort(p.only_child_share, birth_year, residence, _urban_rural)
 
     women = np.flatnonzero(sex == FEMALE)
     histories = _birth_histories(scenario, rng, exact_age[women], birth_year[women], residence[women],
@@ -261,12 +266,13 @@ def _level_sample(scenario: Scenario, rng, women: Women, expected: np.ndarray) -
     oldest = _oldest_by_rules(scenario)
     years = np.arange(int(np.ceil(oldest)))
     weights = expected[FEMALE, years] * np.clip(oldest - years, 0, 1)  # the oldest year only in part
-    age = np.minimum(rng.choice(years, n, p=weights / weights.sum()) + rng.random(n), oldest - 1e-9)
+    year = _Cdf.of(weights / weights.sum()).draw(rng, n)  # as rng.choice(years, ...): `years` are their own indices
+    age = np.minimum(year + rng.random(n), oldest - 1e-9)
     residence = _draw_residence(scenario, rng, n)
     birth_year = base_date(scenario).year - np.floor(age).astype(int)
     gap = round(scenario.marriage.husband_age_gap_mean_years)
-    wife, husband = (rng.random(n) < _pick(_by_cohort(p.only_child_share, born, lambda row: (row.urban, row.rural)),
-                                           residence) for born in (birth_year, birth_year - gap))
+    wife, husband = (rng.random(n) < _by_cohort(p.only_child_share, born, residence, _urban_rural)
+                     for born in (birth_year, birth_year - gap))
     fresh = _birth_histories(scenario, rng, age, birth_year, residence, np.ones(n, bool))
     return Women(age, residence, fresh.birth_ages[:, 0], fresh.boys, wife, husband, intention_ranks(rng, n))
 
@@ -363,22 +369,22 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
     p, f = scenario.population, scenario.fertility
     n = len(age)
     ages = np.full((n, 3), np.nan)
-    first = _by_cohort(p.parity_progression, birth_year, lambda row: (row.first, row.first))
-    has_first = rng.random(n) < _pick(first, residence)
+    has_first = rng.random(n) < _by_cohort(p.parity_progression, birth_year, residence,
+                                           lambda row: (row.first, row.first))
     done = np.flatnonzero(~later_by_rules)  # their later births from the cohort ratios, here
     # rows of younger cohorts have no later ratios: none of their women is `done` (`Scenario.progression_problems`)
-    later = [_pick(_by_cohort(p.parity_progression, birth_year[done], getter), residence[done]) for getter in
-             (lambda row: _pair(row.second), lambda row: _pair(row.third))]
+    later = [_by_cohort(p.parity_progression, birth_year[done], residence[done], getter) for getter in
+             (lambda row: _urban_rural(row.second), lambda row: _urban_rural(row.third))]
     reached = np.column_stack([has_first[done], *(rng.random((2, len(done))) < np.array(later))])
     for order in (1, 2):  # no next birth without the previous one
         reached[:, order] &= reached[:, order - 1]
     for res, rows in RESIDENCE_ROWS.items():
-        pattern = census.mother_age_pattern(f.age_pattern_file, rows)
         mine = residence == res
-        ages[mine, 0] = _draw_ages(rng, pattern[0], mine.sum())
+        # through the column (a view): indexing by mask and column at once takes numpy's slow path
+        ages[:, 0][mine] = _draw_ages(rng, _age_cdf(f.age_pattern_file, rows, 0), mine.sum())
         done_here = done[mine[done]]
         for order in (1, 2):
-            ages[done_here, order] = _draw_ages(rng, pattern[order], len(done_here))
+            ages[done_here, order] = _draw_ages(rng, _age_cdf(f.age_pattern_file, rows, order), len(done_here))
     histories = ages[done]
     for low, high in ((0, 1), (1, 2), (0, 1)):  # sorts each row, far faster than ages.sort(axis=1)
         smaller = np.minimum(histories[:, low], histories[:, high])
@@ -389,19 +395,19 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
         histories[:, order] = np.maximum(histories[:, order], histories[:, order - 1] + spacing)
     histories[~reached] = np.nan
     ages[done] = histories
-    ages[:, 0] = np.where(has_first, ages[:, 0], np.nan)
+    ages[:, 0][~has_first] = np.nan
     ages += p.family_formation_delay_years
     ages[ages >= f.max_age] = np.nan
     # a woman past a later birth's age without the earlier one has neither (a first pushed past the fecund ages)
     for order in (1, 2):
-        ages[np.isnan(ages[:, order - 1]), order] = np.nan
+        ages[:, order][np.isnan(ages[:, order - 1])] = np.nan
 
     srb = scenario.sex_ratio_at_birth
     boy_share = male_birth_probability(np.arange(3), (srb.first, srb.second, srb.third_plus))
     first_age = ages[:, 0].copy()
     childless = np.flatnonzero(np.isnan(first_age))  # marry, if at all, as if to have a first child then
     first_age[childless] = p.family_formation_delay_years + _draw_ages(
-        rng, census.mother_age_pattern(f.age_pattern_file, ("all",))[0], len(childless))
+        rng, _age_cdf(f.age_pattern_file, ("all",), 0), len(childless))
     marries = ~np.isnan(ages[:, 0]) | (rng.random(n) >= p.never_married_childless_share)
     interval = scenario.marriage.first_birth_interval_mean_months / 12 * rng.gamma(INTERVAL_SHAPE, 1 / INTERVAL_SHAPE, n)
     # conception, not birth, must follow marriage
@@ -413,50 +419,69 @@ def _birth_histories(scenario, rng, age, birth_year, residence, later_by_rules: 
     return _Histories(ages, rng.random((n, 3)) < boy_share, marriage_ages)
 
 
-def _pair(by_residence) -> tuple[float, float]:
+def _urban_rural(by_residence) -> tuple[float, float]:
     return (np.nan, np.nan) if by_residence is None else (by_residence.urban, by_residence.rural)
 
 
-def _by_cohort(rows, birth_year, getter) -> tuple[np.ndarray, np.ndarray]:
-    """(urban, rural) values per person from cohort rows ordered by `born_until`; `getter` reads a row."""
-    limits = np.array([row.born_until for row in rows])
+def _by_cohort(rows, birth_year, residence, getter) -> np.ndarray:
+    """Each person's value from the cohort rows (ordered by `born_until`) and her residence; `getter` reads a
+    row's (urban, rural) values."""
     if not len(birth_year):
-        return np.empty(0), np.empty(0)
+        return np.empty(0)
+    limits = np.array([row.born_until for row in rows])
     # the row of each birth year, looked up: much faster than a search per person
     first = birth_year.min()
-    row_of_year = np.searchsorted(limits, np.arange(first, birth_year.max() + 1), side="left")
-    index = np.minimum(row_of_year[birth_year - first], len(rows) - 1)
+    row_of_year = np.minimum(np.searchsorted(limits, np.arange(first, birth_year.max() + 1), side="left"),
+                             len(rows) - 1)
     values = np.array([getter(row) for row in rows])
-    return values[index, 0], values[index, 1]
-
-
-def _pick(urban_rural: tuple[np.ndarray, np.ndarray], residence: np.ndarray) -> np.ndarray:
-    return np.where(residence == URBAN, *urban_rural)
-
-
-def _draw_ages(rng, pattern: np.ndarray, n: int) -> np.ndarray:
-    """Exact ages: a single year drawn from `pattern` (as `rng.choice` with `p` draws it), then a point in it."""
-    cdf = pattern.cumsum()
-    cdf /= cdf[-1]
-    return census.FIRST_MOTHER_AGE + _inverse_cdf(cdf, rng.random(n)) + rng.random(n)
+    return values[row_of_year[birth_year - first], residence]  # URBAN and RURAL are its columns 0 and 1
 
 
 _GRID = 4096  # a power of two, so u * _GRID and the grid points are exact
 
 
-def _inverse_cdf(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """`cdf.searchsorted(u, side="right")`, twice as fast for many uniform `u`.
+@dataclass(frozen=True)
+class _Cdf:
+    """A distribution over 0, 1, 2, ..., cumulated as `rng.choice` with `p` cumulates it, and the index at
+    each of `_GRID` + 1 points from 0 to 1 (see `draw`)."""
 
-    A search per draw mispredicts its branches; instead the index is looked
-    up at the grid point below each `u`, and searched only where a step of
-    the cdf falls between that point and the next.
-    """
-    at_grid = cdf.searchsorted(np.arange(_GRID + 1) / _GRID, side="right")
-    cell = (u * _GRID).astype(np.intp)
-    index = at_grid[cell]
-    stepped = np.flatnonzero(index != at_grid[1:][cell])
-    index[stepped] = cdf.searchsorted(u[stepped], side="right")
-    return index
+    cdf: np.ndarray
+    at_grid: np.ndarray
+
+    @classmethod
+    def of(cls, weights: np.ndarray) -> "_Cdf":
+        cdf = weights.cumsum()
+        cdf /= cdf[-1]
+        at_grid = cdf.searchsorted(np.arange(_GRID + 1) / _GRID, side="right")
+        cdf.flags.writeable = at_grid.flags.writeable = False  # may be cached: shared by every draw
+        return cls(cdf, at_grid)
+
+    def draw(self, rng, n: int) -> np.ndarray:
+        """`n` values, as `rng.choice` draws them, twice as fast.
+
+        Its search per draw (`cdf.searchsorted(u, side="right")`) mispredicts
+        its branches; instead the index is looked up at the grid point below
+        each `u`, and searched only where a step of the cdf falls between that
+        point and the next.
+        """
+        u = rng.random(n)
+        cell = (u * _GRID).astype(np.intp)
+        index = self.at_grid[cell]
+        stepped = np.flatnonzero(index != self.at_grid[1:][cell])
+        index[stepped] = self.cdf.searchsorted(u[stepped], side="right")
+        return index
+
+
+@functools.lru_cache(maxsize=32)
+def _age_cdf(path, residences: tuple[str, ...], order: int) -> _Cdf:
+    """The single years of mothers' age at births of `order` (0: first) from their census pattern
+    (`census.mother_age_pattern`); cached, as a synthesis draws from each many times."""
+    return _Cdf.of(census.mother_age_pattern(path, residences)[order])
+
+
+def _draw_ages(rng, pattern: _Cdf, n: int) -> np.ndarray:
+    """Exact ages: a single year drawn from `pattern`, then a point in it."""
+    return census.FIRST_MOTHER_AGE + pattern.draw(rng, n) + rng.random(n)
 
 
 def _marital_status(scenario: Scenario, rng, histories: _Histories, age: np.ndarray) -> np.ndarray:
