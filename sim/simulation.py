@@ -9,7 +9,8 @@ import pandas as pd
 
 from sim.errors import ImplausibleInputs, UserError
 from sim.population.synthesis import scaled
-from sim.results.runs import ReplicateResult, backlog_table, people_per_agent, pyramid_table
+from sim.engines.district import months_between
+from sim.results.runs import ReplicateResult, people_per_agent, pyramid_table, replicate_table
 from sim.scenario.inputs import realize
 from sim.scenario.schema import Scenario
 from sim.streams import child_seed, replicate_seed, stream_seed, streams
@@ -59,8 +60,12 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
         model = engine_class(engine)(realized, scaled(realized, random_streams["synthesis"], scale), random_streams)
     yearly = pd.DataFrame(model.run())
     yearly.insert(0, "replicate", replicate)
-    backlogs = backlog_table(replicate, [row for backlog in model.backlogs for row in backlog.rows()])
-    return ReplicateResult(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, redraws)
+    backlogs = replicate_table("backlogs", replicate, [row for backlog in model.backlogs for row in backlog.rows()])
+    end = scenario.period.end
+    uptake = replicate_table("uptake", replicate, [row for u in model.uptakes
+                                                   for row in u.rows(months_between(u.date, end) + 1)])
+    return ReplicateResult(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, uptake,
+                           redraws)
 
 
 def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, scale: float,

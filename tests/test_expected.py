@@ -29,15 +29,42 @@ def projection(universal, base):
     return model
 
 
-def test_projection_is_the_mean_of_the_replicates(universal, base, projection):
-    runs = pd.concat([pd.DataFrame(ColumnarModel(universal, base, streams(replicate_seed(3, r))).run())
-                      for r in range(REPLICATES)])
+@pytest.fixture(scope="module")
+def replicates(universal, base):
+    models = [ColumnarModel(universal, base, streams(replicate_seed(3, r))) for r in range(REPLICATES)]
+    for model in models:
+        model.run()
+    return models
+
+
+def test_projection_is_the_mean_of_the_replicates(projection, replicates):
+    runs = pd.concat([pd.DataFrame(model.yearly) for model in replicates])
     by_year = runs.groupby("year")[list(COMPARED)]
     expected = pd.DataFrame(projection.yearly).set_index("year")[list(COMPARED)]
     standard_error = by_year.std() / np.sqrt(REPLICATES)
     z = (by_year.mean() - expected) / standard_error
     assert (standard_error > 0).all().all()
     assert (z.abs() < Z).all().all(), f"means off the projection, in standard errors:\n{z.round(1).to_string()}"
+
+
+def test_the_uptake_of_a_relaxation_is_the_mean_of_the_replicates(projection, replicates):
+    """The newly eligible of the relaxation on the first day (the same women in every replicate and in the
+    projection) and those of them who conceived within 6, 12 and 24 months."""
+    windows = [6, 12, 24]
+
+    def counts(model):
+        (uptake,) = model.uptakes
+        return uptake.eligible, np.cumsum(uptake.conceived)[np.array(windows) - 1]
+
+    eligible, expected = counts(projection)
+    runs = [counts(model) for model in replicates]
+    np.testing.assert_allclose([run[0] for run in runs], eligible, rtol=1e-9)
+    conceived = np.array([run[1] for run in runs])
+    assert (conceived <= eligible).all()
+    standard_error = conceived.std(axis=0, ddof=1) / np.sqrt(REPLICATES)
+    z = (conceived.mean(axis=0) - expected) / standard_error
+    assert (standard_error > 0).all()
+    assert (np.abs(z) < Z).all(), f"conceived within {windows} months, in standard errors: {z.round(1)}"
 
 
 def test_projection_balances(projection):

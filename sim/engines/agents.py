@@ -101,7 +101,7 @@ class Person(mesa.Agent):
         model.tally.add_births(np.array([self.age_years]), np.array([self.parity]), np.array([boy]))
         Person(model, age_months=0, sex=MALE if boy else FEMALE, residence=self.residence, marital=SINGLE,
                parity=0, sons=0, months_since_birth=NO_BIRTH, months_pregnant=0, only_child=self.parity == 0,
-               intention=int(rules.intention_ranks(model.streams["births"], 1)[0]), catch_up=0)
+               intention=int(rules.intention_ranks(model.streams["births"], 1)[0]), catch_up=0, newly_eligible=0)
         self.parity += 1
         self.sons += int(boy)
         self.months_since_birth, self.months_pregnant, self.catch_up = 0, 0, 0
@@ -138,6 +138,11 @@ class AgentModel(DistrictModel):
     def _conception(self, step: Step) -> None:
         for person in self._order:
             person.decide_conception()
+        mothers = [person for person in self._order if person.conceives and person.newly_eligible]
+        if mothers:
+            self._count_uptake(np.array([mother.newly_eligible for mother in mothers]))
+            for mother in mothers:
+                mother.newly_eligible = 0
 
     def _marriage(self, step: Step) -> None:
         for person in self._order:
@@ -177,14 +182,20 @@ class AgentModel(DistrictModel):
                     and self._release(regime, woman.couple(), wants=woman.wants_next_child(),
                                       pregnant=woman.months_pregnant > 0)]
         acting = self.streams["policy"].random(len(released)) < self.rates.catch_up_acting_share
-        window = self._open_catch_up(regime, *(np.array([getattr(w, name) for w in released], int)
-                                               for name in ("age_years", "residence", "parity")),
-                                     np.ones(len(released)), acting.astype(float))
+        eligible = [woman for woman in self.agents
+                    if woman.sex == FEMALE and woman.marital == MARRIED and woman.in_childbearing_ages()
+                    and rules.newly_eligible(regime, self.regime, pregnant=woman.months_pregnant > 0,
+                                             **woman.couple())]
+        window, uptake = self._open_catch_up(regime, *(np.array([getattr(w, name) for w in released], int)
+                                                       for name in ("age_years", "residence", "parity")),
+                                             np.ones(len(released)), acting.astype(float), eligible=len(eligible))
         for woman, acts in zip(released, acting):
             if acts:
                 woman.catch_up = window
             else:
                 woman.intention = rules.GAVE_UP
+        for woman in eligible:
+            woman.newly_eligible = uptake
         self.regime = regime
 
     def _marry(self, brides: list[Person]) -> None:
@@ -217,7 +228,8 @@ class AgentModel(DistrictModel):
                 if count < 0:
                     person.leave(MARRIED)
                 else:
-                    Person(self, **{k: getattr(person, k) for k in _COPIED}, months_pregnant=0, catch_up=0)
+                    Person(self, **{k: getattr(person, k) for k in _COPIED}, months_pregnant=0, catch_up=0,
+                           newly_eligible=0)
             self.tally.net_migrants += np.sign(count) * len(movers)
 
 

@@ -20,7 +20,7 @@ from sim.engines.processes import PROCESSES, Process, Step
 from sim.engines.tally import Snapshot, snapshot
 from sim.population.people import FEMALE, MALE, MARRIED, NO_SPOUSE, SINGLE, WIDOWED, People
 from sim.population.synthesis import Synthesis
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Regime, Scenario
 
 
 @dataclass
@@ -155,11 +155,23 @@ class ColumnarModel(DistrictModel):
         wants = rules.wants_next_child(self.rates, pop.parity[wives], pop.intention[wives], pop.residence[wives])
         released = wives[self._release(regime, couple, wants=wants, pregnant=pop.months_pregnant[wives] > 0)]
         acting = self.streams["policy"].random(len(released)) < self.rates.catch_up_acting_share
-        window = self._open_catch_up(regime, pop.age_months[released] // 12, pop.residence[released],
-                                     pop.parity[released], np.ones(len(released)), acting.astype(float))
+        eligible = self._newly_eligible(regime)
+        window, uptake = self._open_catch_up(regime, pop.age_months[released] // 12, pop.residence[released],
+                                             pop.parity[released], np.ones(len(released)), acting.astype(float),
+                                             eligible=len(eligible))
         pop.catch_up[released[acting]] = window
         pop.intention[released[~acting]] = rules.GAVE_UP
+        pop.newly_eligible[eligible] = uptake
         self.regime = regime
+
+    def _newly_eligible(self, regime: Regime) -> np.ndarray:
+        """The wives of childbearing age the change to `regime` newly allows their next child, whether or not they
+        want it (`self._wives` holds only those who may)."""
+        pop = self.people
+        wives = np.flatnonzero(pop.alive & (pop.sex == FEMALE) & (pop.marital == MARRIED))
+        wives = wives[childbearing_wife(pop, self.rates, wives)]
+        couple = couple_attributes(pop, wives, self.rates, regime, self.regime)
+        return wives[rules.newly_eligible(regime, self.regime, pregnant=pop.months_pregnant[wives] > 0, **couple)]
 
     def _conception(self, step: Step) -> None:
         """Women who conceive in this step, pregnant from a month drawn uniformly among those they were exposed.
@@ -185,8 +197,12 @@ class ColumnarModel(DistrictModel):
         # exposed without a second draw, so the stream's place does not depend on who conceived and variants
         # run with the same seed stay paired step after step.
         months_pregnant = 1 + (draw[conceived] / chance[conceived] * exposure[conceived]).astype(np.int8)
-        pop.months_pregnant[women[conceived]] = -months_pregnant
-        self._pregnant = merged(self._pregnant, women[conceived])
+        mothers = women[conceived]
+        pop.months_pregnant[mothers] = -months_pregnant
+        self._pregnant = merged(self._pregnant, mothers)
+        if self.uptakes:
+            self._count_uptake(pop.newly_eligible[mothers])
+            pop.newly_eligible[mothers] = 0
 
     def _marriage(self, step: ColumnarStep) -> None:
         """Single women marry (drawn as conceptions are, against the most their chance can be), each to an
@@ -272,7 +288,7 @@ class ColumnarModel(DistrictModel):
             self.tally.net_migrants -= remove(pop, people, MARRIED)
             return
         copied = {name: column[people] for name, column in pop.columns()
-                  if name not in ("spouse", "months_pregnant", "catch_up")}
+                  if name not in ("spouse", "months_pregnant", "catch_up", "newly_eligible")}
         self.tally.net_migrants += len(pop.add(len(people), **copied))
 
 

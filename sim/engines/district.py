@@ -5,7 +5,7 @@ relaxation, calibrates the conception rates on the base population, and tallies 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import mesa
 import numpy as np
@@ -69,6 +69,34 @@ class Backlog:
                 for g, group in enumerate(CHILDBEARING_AGE_GROUPS)]
 
 
+def months_between(start: dt.date, end: dt.date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month
+
+
+@dataclass
+class Uptake:
+    """The couples a relaxation newly allowed their next child (`rules.newly_eligible`), whatever they wished, and
+    when they conceived it: the response to a change of rules as it was reported, a share of the eligible."""
+
+    date: dt.date
+    regime: Regime
+    eligible: float  # people
+    conceived: list[float] = field(default_factory=list)  # people conceiving in the change's month (0), the next...
+
+    def add(self, month: int, people: float) -> None:
+        self.conceived.extend([0.0] * (month + 1 - len(self.conceived)))
+        self.conceived[month] += people
+
+    def rows(self, months: int) -> list[dict]:
+        """Tidy rows for each window of 1 .. `months` months from the change: date, regime, months, eligible and
+        the people who conceived their next child within that many months."""
+        counts = np.zeros(months)
+        counts[:min(months, len(self.conceived))] = self.conceived[:months]
+        return [{"date": self.date.isoformat(), "regime": self.regime.value, "months": window,
+                 "eligible": self.eligible, "conceived": float(conceived)}
+                for window, conceived in enumerate(np.cumsum(counts), start=1)]
+
+
 class DistrictModel(mesa.Model):
     """What every engine shares: the scenario's period, policy, calibrated rates and yearly indicators."""
 
@@ -93,6 +121,7 @@ class DistrictModel(mesa.Model):
                                                 rules.implausible_scales(self.rates, synthesis.births_last_year))]
         self.calibrated_scale = self.rates.scale
         self.backlogs: list[Backlog] = []  # each relaxation in the run: who it released
+        self.uptakes: list[Uptake] = []  # and whom it newly allowed, and when they conceived
         sr = scenario.sex_ratio_at_birth
         self.sex_ratios = np.array([sr.first, sr.second, sr.third_plus])  # by birth order 1, 2, 3+
         # agents that stand for several people each (`population.scale`, --population-size) have births and
@@ -160,14 +189,24 @@ class DistrictModel(mesa.Model):
                                 min_months_since_birth=self.rates.catch_up_min_months_since_birth, **couple)
 
     def _open_catch_up(self, regime: Regime, age_years: np.ndarray, residence: np.ndarray, parity: np.ndarray,
-                       released: np.ndarray, acting: np.ndarray) -> int:
-        """Record a relaxation's backlog (`released` and `acting` people of each age, residence and parity) and
-        open its catch-up window; returns the window's index, for the `catch_up` of those acting."""
+                       released: np.ndarray, acting: np.ndarray, eligible: float) -> tuple[int, int]:
+        """Record a relaxation's backlog (`released` and `acting` people of each age, residence and parity) and the
+        `eligible` it newly allowed their next child, and open its catch-up window; returns the window's index,
+        for the `catch_up` of those acting, and the uptake's, for the `newly_eligible` of the eligible."""
         self.backlogs.append(Backlog.of(self.date, regime, age_years, residence, parity,
                                         released * self.people_per_agent, acting * self.people_per_agent))
+        self.uptakes.append(Uptake(self.date, regime, eligible * self.people_per_agent))
         self.catch_up_ends.append(self.date + dt.timedelta(days=self.rates.catch_up_window_months * DAYS_PER_MONTH))
         self.catch_up_open = self._open_windows()
-        return len(self.catch_up_ends)
+        return len(self.catch_up_ends), len(self.uptakes)
+
+    def _count_uptake(self, relaxations: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Count the step's conceptions by the newly eligible (`relaxations`: the index of the relaxation that
+        newly allowed each woman, 0 for none; `weights`: the expected women, in a projection)."""
+        counts = np.bincount(relaxations, weights=weights, minlength=len(self.uptakes) + 1)
+        for uptake, count in zip(self.uptakes, counts[1:]):
+            if count:
+                uptake.add(months_between(uptake.date, self.date), count * self.people_per_agent)
 
     def monthly_death_probabilities(self, year: int) -> np.ndarray:
         """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`.

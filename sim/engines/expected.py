@@ -61,7 +61,7 @@ class StateCodec:
         self.since_birth_cap = max(self.postpartum_months, rates.rural_daughter_min_interval_months)
         widths = {
             "age_months": _AGE_BITS, "sex": 1, "residence": 1, "marital": 2,
-            "only_child": 1, "parity": 2, "has_son": 1, "catch_up": 3, "husband": 1, "husband_only_child": 1,
+            "only_child": 1, "parity": 2, "has_son": 1, "catch_up": 3, "newly_eligible": 3, "husband": 1, "husband_only_child": 1,
             "intention": 8,
             "months_since_birth": int(self.since_birth_cap + 2).bit_length(),
             "months_pregnant": int(rates.gestation_months + months_per_step + 1).bit_length(),
@@ -232,12 +232,17 @@ class ExpectedModel(DistrictModel):
             return
         rows = self.rows
         couple = self._couples(rows)
-        released = self._wives_of_childbearing_age(rows) & self._release(
-            regime, couple, wants=self._wants(rows), pregnant=rows["months_pregnant"] > 0)
+        wives = self._wives_of_childbearing_age(rows)
+        released = wives & self._release(regime, couple, wants=self._wants(rows),
+                                         pregnant=rows["months_pregnant"] > 0)
+        eligible = wives & rules.newly_eligible(regime, self.regime, pregnant=rows["months_pregnant"] > 0, **couple)
         share = self.rates.catch_up_acting_share
         backlog = take(rows, released)
-        window = self._open_catch_up(regime, backlog["age_months"] // 12, backlog["residence"], backlog["parity"],
-                                     backlog["weight"], backlog["weight"] * share)
+        window, uptake = self._open_catch_up(regime, backlog["age_months"] // 12, backlog["residence"],
+                                             backlog["parity"], backlog["weight"], backlog["weight"] * share,
+                                             eligible=rows["weight"][eligible].sum())
+        rows = {**rows, "newly_eligible": np.where(eligible, uptake, rows["newly_eligible"])}
+        backlog["newly_eligible"] = rows["newly_eligible"][released]
         self.rows = concat(take(rows, ~released), changed(backlog, catch_up=window, weight=backlog["weight"] * share),
                            changed(backlog, intention=rules.GAVE_UP, weight=backlog["weight"] * (1 - share)))
         self.regime = regime
@@ -256,6 +261,9 @@ class ExpectedModel(DistrictModel):
         chance = rules.conception_probability(rate, exposure)
         rows = {**rows, "weight": rows["weight"].copy()}
         rows["weight"][at_risk] *= 1 - chance
+        if self.uptakes:
+            self._count_uptake(women["newly_eligible"], women["weight"] * chance)
+            women = changed(women, newly_eligible=0)
         # the engine draws the month of conception uniformly over the months exposed
         parts = []
         for pregnant in range(1, months + 1):
@@ -394,7 +402,7 @@ class ExpectedModel(DistrictModel):
         self.tally.net_migrants += share * present * np.sign(count)
         if count > 0:
             arrivals = changed(take(rows, person), **_NO_HUSBAND,
-                               months_pregnant=0, catch_up=0, weight=weight[person] * share)
+                               months_pregnant=0, catch_up=0, newly_eligible=0, weight=weight[person] * share)
             return concat(rows, arrivals, self.husbands.as_men(rows, weight * share * husbands, in_group, MARRIED))
         # a migrant's spouse stays behind, married
         wives_leaving = person & rows["husband"]
@@ -486,6 +494,7 @@ def base_rows(pop: People, classes: list[tuple[int, float]], codec: StateCodec, 
         "marital": pop.marital[ids], "only_child": pop.only_child[ids], "parity": np.minimum(pop.parity[ids], 3),
         "has_son": pop.sons[ids] > 0,
         "months_pregnant": pop.months_pregnant[ids], "intention": intention, "catch_up": pop.catch_up[ids],
+        "newly_eligible": pop.newly_eligible[ids],
         "husband": wife[ids],
         "husband_only_child": wife[ids] & pop.only_child[spouse], "weight": np.ones(len(ids)),
     }

@@ -81,23 +81,29 @@ def eligible_for_next_birth(
 _EVER = 10_000
 
 
-def in_backlog(new: Regime, old: Regime, *, wants: np.ndarray, pregnant: np.ndarray, min_months_since_birth: int,
-               **couple) -> np.ndarray:
-    """Whether each woman is in the backlog that a change of rules from `old` to `new` releases.
-
-    She wants her next child and is not pregnant; the new rules allow it now
-    and the old would never have (a rural mother of a daughter who was waiting
-    out the interval was going to be allowed anyway); and her last child is at
-    least `min_months_since_birth` old, so that under any rules she would have
-    had the next by now. A woman with no child is never in it: the first was
-    always allowed.
-    """
+def newly_eligible(new: Regime, old: Regime, *, pregnant: np.ndarray, **couple) -> np.ndarray:
+    """Whether the change of rules from `old` to `new` newly allows each couple their next child, whatever they
+    wish: the new rules allow it now and the old never would have (a rural mother of a daughter waiting out the
+    interval was going to be allowed anyway), and she is not pregnant. These are the "eligible couples" a
+    relaxation is reported against (about 11 million in 2014)."""
     months_since_birth = np.asarray(couple["months_since_birth"])
     allowed_now = eligible_for_next_birth(new, **couple)
     allowed_ever = eligible_for_next_birth(old, **{**couple, "months_since_birth": np.full(months_since_birth.shape,
                                                                                            _EVER)})
-    return (np.asarray(wants, bool) & ~np.asarray(pregnant, bool) & allowed_now & ~allowed_ever
-            & (months_since_birth >= max(min_months_since_birth, 0)))
+    return allowed_now & ~allowed_ever & ~np.asarray(pregnant, bool)
+
+
+def in_backlog(new: Regime, old: Regime, *, wants: np.ndarray, pregnant: np.ndarray, min_months_since_birth: int,
+               **couple) -> np.ndarray:
+    """Whether each woman is in the backlog that a change of rules from `old` to `new` releases.
+
+    She is newly eligible (`newly_eligible`) and wants her next child; and her
+    last child is at least `min_months_since_birth` old, so that under any
+    rules she would have had the next by now. A woman with no child is never
+    in it: the first was always allowed.
+    """
+    return (np.asarray(wants, bool) & newly_eligible(new, old, pregnant=pregnant, **couple)
+            & (np.asarray(couple["months_since_birth"]) >= max(min_months_since_birth, 0)))
 
 
 def male_birth_probability(parity_before: np.ndarray, sex_ratio_by_order: tuple[float, float, float]) -> np.ndarray:

@@ -35,6 +35,9 @@ COLUMNS: dict[str, tuple[type, int | bool]] = {
     # a relaxation of the rules released her wish and she acts on it: the catch-up window (1, 2, ... in the
     # order the model opened them) whose multiplier her rate takes while it is open; 0: none
     "catch_up": (np.int8, 0),
+    # a relaxation of the rules newly allowed her next child: the uptake (1, 2, ... in the order the model
+    # recorded them) that counts her conception of it; 0 once she has conceived, or if none did
+    "newly_eligible": (np.int8, 0),
 }
 
 

@@ -24,8 +24,12 @@ TABLE_COLUMNS = {
     "replicates": ("replicate", "year", *INDICATORS),
     "pyramids": ("replicate", "year", "sex", "age_group", "people"),
     "backlogs": ("replicate", "date", "regime", "residence", "order", "age_group", "released", "acting"),
+    "uptake": ("replicate", "date", "regime", "months", "eligible", "conceived"),
 }
-TABLES = ("replicates", "inputs", "pyramids", "backlogs")
+TABLES = ("replicates", "inputs", "pyramids", "backlogs", "uptake")
+# each table's field in ReplicateResult and EnsembleResult
+TABLE_FIELDS = {"replicates": "yearly", "inputs": "inputs", "pyramids": "pyramids", "backlogs": "backlogs",
+                "uptake": "uptake"}
 
 
 @dataclass(frozen=True)
@@ -50,19 +54,20 @@ def people_per_agent(scenario: Scenario, population_size: int | None = None) -> 
 
 @dataclass(frozen=True)
 class ReplicateResult:
-    """One replicate: its yearly indicators, drawn inputs, pyramids and backlogs."""
+    """One replicate: its yearly indicators, drawn inputs, pyramids, backlogs and uptakes."""
 
     number: int
     yearly: pd.DataFrame  # replicate, year, then the indicators (TABLE_COLUMNS["replicates"])
     inputs: dict[str, float]  # the drawn value of each uncertain input, by dotted path
     pyramids: pd.DataFrame  # replicate, year (the base year, then each year's end), sex, age_group, people
     backlogs: pd.DataFrame  # replicate, then `Backlog.rows` of each relaxation of the rules in the run
+    uptake: pd.DataFrame  # replicate, then `Uptake.rows` of each relaxation: the newly eligible who conceived
     redraws: int  # draws of the inputs set aside as implausible before these (`sim.simulation.run_replicate`)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """This replicate's rows of each of an ensemble's TABLES."""
         return {"replicates": self.yearly, "inputs": pd.DataFrame([{"replicate": self.number, **self.inputs}]),
-                "pyramids": self.pyramids, "backlogs": self.backlogs}
+                "pyramids": self.pyramids, "backlogs": self.backlogs, "uptake": self.uptake}
 
 
 def pyramid_table(replicate: int, pyramids: list[tuple[int, np.ndarray]]) -> pd.DataFrame:
@@ -74,8 +79,9 @@ def pyramid_table(replicate: int, pyramids: list[tuple[int, np.ndarray]]) -> pd.
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS["pyramids"]))
 
 
-def backlog_table(replicate: int, rows: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["backlogs"][1:]))
+def replicate_table(name: str, replicate: int, rows: list[dict]) -> pd.DataFrame:
+    """Table `name` of one replicate from its rows (every column but the replicate's)."""
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS[name][1:]))
     table.insert(0, "replicate", replicate)
     return table
 
@@ -96,6 +102,7 @@ class EnsembleResult:
     inputs: pd.DataFrame  # replicate, each drawn input
     pyramids: pd.DataFrame
     backlogs: pd.DataFrame
+    uptake: pd.DataFrame  # of each relaxation in the period: the newly eligible who conceived within 1, 2, ... months
     path: Path | None = None  # the run folder, if the results are on disk
 
     @property

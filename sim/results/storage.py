@@ -5,13 +5,16 @@ A run folder:
     manifest.json       settings, run identity, provenance and status: "running" until the
                         tables below are written, then "complete"
     scenario.json       the resolved scenario (what a resumed run reads)
-    parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids, backlogs
+    parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids, backlogs, uptake
     replicates.csv      replicate, year, one column per indicator         }
     inputs.csv          replicate, each drawn input                      }  written when the
     pyramids.csv        replicate, year, sex, age_group, people          }  run completes, each
     backlogs.csv        replicate, date, regime, residence, order,       }  also as .parquet with
                         age_group, released, acting                      }  the scenario and run
-    summary.json        the caps and indicator bands (`sim.results.summary`)  identity in its metadata
+    uptake.csv          replicate, date, regime, months, eligible,       }  identity in its
+                        conceived (the newly eligible of each relaxation }  metadata
+                        who conceived within that many months)           }
+    summary.json        the caps and indicator bands (`sim.results.summary`)
     report.pdf          the run report
 
 An experiment folder holds one run folder per variant under `variants/`,
@@ -40,7 +43,7 @@ import pyarrow.parquet as pq
 from sim.errors import UserError
 from sim.provenance import now
 from sim.results.backtest import Backtest
-from sim.results.runs import TABLE_COLUMNS, TABLES, EnsembleResult, EnsembleSettings, ReplicateResult
+from sim.results.runs import TABLE_COLUMNS, TABLE_FIELDS, TABLES, EnsembleResult, EnsembleSettings, ReplicateResult
 from sim.results.summary import Summary
 from sim.scenario.schema import Scenario
 
@@ -50,7 +53,8 @@ COMPARISON_TABLE, EXPERIMENT, COMPARISON_REPORT, VARIANTS = ("comparison.csv", "
 BACKTEST_TABLE, BACKTEST_SUMMARY, BACKTEST_REPORT = "backtest.csv", "backtest.json", "backtest.pdf"
 RUNNING, COMPLETE = "running", "complete"
 _STRINGS = {"sex", "date", "regime", "residence", "order"}
-_INTEGERS = {"replicate", "year", "age_group"}
+_INTEGERS = {"replicate", "year", "age_group", "months"}
+_PART_TABLES = ("yearly", "pyramids", "backlogs", "uptake")  # a part's tables (inputs are a dict)
 _ROW_GROUP_REPLICATES = 100  # replicates per Parquet row group: few groups, and memory bounded by one
 
 
@@ -104,8 +108,7 @@ class MemoryStore:
         tables = {name: _typed(pd.concat([self._replicates[n].tables()[name] for n in range(self._count)],
                                          ignore_index=True)) for name in TABLES}
         return EnsembleResult(Scenario.model_validate_json(self._scenario_json), self._settings, dict(self._manifest),
-                              self._summary,
-                              tables["replicates"], tables["inputs"], tables["pyramids"], tables["backlogs"])
+                              self._summary, **{TABLE_FIELDS[name]: table for name, table in tables.items()})
 
 
 class RunDirectory:
@@ -153,9 +156,8 @@ class RunDirectory:
         return {int(part.stem[1:]) for part in self.parts.glob("r*.json")}
 
     def save(self, replicate: ReplicateResult) -> None:
-        part = {"replicate": replicate.number, "yearly": replicate.yearly.to_dict(orient="list"),
-                "inputs": replicate.inputs, "pyramids": replicate.pyramids.to_dict(orient="list"),
-                "backlogs": replicate.backlogs.to_dict(orient="list"), "redraws": replicate.redraws}
+        part = {"replicate": replicate.number, "inputs": replicate.inputs, "redraws": replicate.redraws,
+                **{field: getattr(replicate, field).to_dict(orient="list") for field in _PART_TABLES}}
         write_atomically(self._part_path(replicate.number), json.dumps(part))
 
     def _part_path(self, number: int) -> Path:
@@ -163,9 +165,10 @@ class RunDirectory:
 
     def _part(self, number: int) -> ReplicateResult:
         part = json.loads(self._part_path(number).read_text())
-        return ReplicateResult(number, pd.DataFrame(part["yearly"]), part["inputs"], pd.DataFrame(part["pyramids"]),
-                               pd.DataFrame(part["backlogs"], columns=list(TABLE_COLUMNS["backlogs"])),
-                               part["redraws"])
+        # a part saved before a table existed has none of its rows
+        tables = {field: pd.DataFrame(part.get(field, {}), columns=list(TABLE_COLUMNS[name]))
+                  for name, field in TABLE_FIELDS.items() if field in _PART_TABLES}
+        return ReplicateResult(number, inputs=part["inputs"], redraws=part["redraws"], **tables)
 
     def yearly(self, count: int) -> tuple[pd.DataFrame, int]:
         """The yearly indicators of replicates 0..count-1, in replicate order, and the draws of their inputs set
@@ -217,8 +220,8 @@ class RunDirectory:
             raise UserError(f"{self.path}: missing {', '.join(missing)}; was it written by an older erhai run?")
         tables = {name: pq.read_table(self.path / f"{name}.parquet").to_pandas() for name in TABLES}
         summary = Summary.from_json(json.loads((self.path / SUMMARY).read_text()))
-        return EnsembleResult(self.scenario(), self.settings(), manifest, summary, tables["replicates"],
-                              tables["inputs"], tables["pyramids"], tables["backlogs"], self.path)
+        return EnsembleResult(self.scenario(), self.settings(), manifest, summary, path=self.path,
+                              **{TABLE_FIELDS[name]: table for name, table in tables.items()})
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
@@ -280,3 +283,4 @@ class BacktestFiles:
         write_atomically(table, backtest.rows.to_csv(index=False))
         write_json(summary, backtest.to_json())
         return table, summary
+
