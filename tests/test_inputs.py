@@ -41,13 +41,14 @@ def test_fixing_one_input_leaves_the_draws_of_the_others_unchanged():
 WEIGHTS = (0.1, 0.2, 0.3, 0.4)
 
 
-def posterior_scenario(tmp_path, columns: dict | None = None, weights=WEIGHTS):
-    """The base scenario taking compliance and the rural second-child intention from a four-particle posterior."""
+def posterior_scenario(tmp_path, columns: dict | None = None, weights=WEIGHTS, taken: str = ""):
+    """The base scenario taking compliance and the rural second-child intention from a four-particle posterior
+    (or, with `taken`, the inputs it lists)."""
     columns = columns or {"behaviour.compliance": [0.21, 0.22, 0.23, 0.24],
                           "behaviour.second_child_intention.rural": [0.91, 0.92, 0.93, 0.94]}
     pd.DataFrame({"weight": weights, **columns}).to_csv(tmp_path / "posterior.csv", index=False)
     path = tmp_path / "fitted.yaml"
-    path.write_text(f"extends: {BASE}\ninputs_from:\n  posterior_file: posterior.csv\n")
+    path.write_text(f"extends: {BASE}\ninputs_from:\n  posterior_file: posterior.csv\n{taken}")
     return path
 
 
@@ -78,6 +79,18 @@ def test_variants_with_the_same_seed_draw_the_same_particle(tmp_path):
         assert realize(scenario, seed)[1]["behaviour.compliance"] == realize(variant, seed)[1]["behaviour.compliance"]
 
 
+def test_a_scenario_may_take_only_some_of_a_posteriors_inputs(tmp_path):
+    """A district takes a province's behaviour but not, say, its mortality: the rest keep their own values, and
+    the particle drawn is the same as if all were taken."""
+    everything = load_scenario(posterior_scenario(tmp_path))
+    some = load_scenario(posterior_scenario(tmp_path, taken="  inputs: [behaviour.compliance]\n"))
+    for replicate in range(20):
+        seed = np.random.SeedSequence(5, spawn_key=(replicate,))
+        all_drawn, some_drawn = realize(everything, seed)[1], realize(some, seed)[1]
+        assert some_drawn["behaviour.compliance"] == all_drawn["behaviour.compliance"]
+        assert some_drawn["behaviour.second_child_intention.rural"] not in (0.91, 0.92, 0.93, 0.94)
+
+
 def test_central_inputs_of_a_posterior_are_its_weighted_means(tmp_path):
     realized, _ = realize(load_scenario(posterior_scenario(tmp_path)))
     assert realized.behaviour.compliance == pytest.approx(np.dot(WEIGHTS, [0.21, 0.22, 0.23, 0.24]))
@@ -88,8 +101,10 @@ def test_central_inputs_of_a_posterior_are_its_weighted_means(tmp_path):
     ({"behaviour": [0.2] * 4}, WEIGHTS, "names 'behaviour', which is not an input"),
     ({"behaviour.compliance": [0.2] * 4}, (0, 0, 0, 0), "weights must be finite, not negative and not all zero"),
     ({"behaviour.compliance": ["a", "b", "c", "d"]}, WEIGHTS, "every value must be a number"),
+    (None, WEIGHTS, "inputs names 'behaviour.catch_up', which the posterior does not hold"),
 ])
 def test_a_bad_posterior_is_refused_naming_the_line_that_names_it(tmp_path, columns, weights, message):
+    taken = "" if columns else "  inputs: [behaviour.compliance, behaviour.catch_up]\n"
     with pytest.raises(UserError, match=message) as error:
-        load_scenario(posterior_scenario(tmp_path, columns, weights))
+        load_scenario(posterior_scenario(tmp_path, columns, weights, taken))
     assert "fitted.yaml:3: inputs_from.posterior_file" in str(error.value)

@@ -31,7 +31,7 @@ def realize(model: M, seed: np.random.SeedSequence | None = None) -> tuple[M, di
     """
     drawn: dict[str, float] = {}
     inputs_from = getattr(model, "inputs_from", None)
-    fitted = {} if inputs_from is None else posterior_values(inputs_from.posterior_file, seed)
+    fitted = {} if inputs_from is None else posterior_values(inputs_from.posterior_file, seed, inputs_from.inputs)
     return _realize(model, seed, "", drawn, fitted), drawn
 
 
@@ -39,9 +39,12 @@ def realize(model: M, seed: np.random.SeedSequence | None = None) -> tuple[M, di
 PARTICLE_STREAM = "inputs_from.particle"
 
 
-def posterior_values(path: Path, seed: np.random.SeedSequence | None) -> dict[str, float]:
-    """One particle of the posterior in `path`, drawn by weight (with `seed`), or the weighted means."""
+def posterior_values(path: Path, seed: np.random.SeedSequence | None,
+                     names: list[str] | None = None) -> dict[str, float]:
+    """The inputs `names` (default: all) of one particle of the posterior in `path`, drawn by weight (with
+    `seed`), or their weighted means. The draw does not depend on `names`."""
     weights, particles = read_posterior(str(path))
+    particles = {name: values for name, values in particles.items() if names is None or name in names}
     if seed is None:
         return {name: float(weights @ values) for name, values in particles.items()}
     chosen = np.random.default_rng(stream_seed(seed, PARTICLE_STREAM)).choice(len(weights), p=weights)
@@ -69,8 +72,11 @@ def posterior_problems(model: BaseModel) -> list[str]:
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         return [f"{model.inputs_from.posterior_file}: not a posterior ({exc})"]
     leaves = set(_leaves(model))
-    return [f"the posterior names {name!r}, which is not an input of this scenario" for name in particles
-            if name not in leaves]
+    taken = model.inputs_from.inputs
+    return [*(f"the posterior names {name!r}, which is not an input of this scenario"
+              for name in (particles if taken is None else taken) if name in particles and name not in leaves),
+            *(f"inputs names {name!r}, which the posterior does not hold" for name in taken or ()
+              if name not in particles)]
 
 
 def _leaves(value: Any, path: str = "") -> list[str]:

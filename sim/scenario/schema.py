@@ -294,6 +294,8 @@ class InputsFrom(Section):
     the fitted inputs keep their correlations (`sim.scenario.inputs`)."""
 
     posterior_file: Path = Field(description="CSV: weight, then one column per fitted input by its dotted name")
+    inputs: list[str] | None = Field(None, min_length=1, description="the posterior's inputs to take (default: "
+                                                                      "all); the rest keep the scenario's own")
 
 
 class Scenario(Section):
