@@ -36,3 +36,19 @@ def test_sex_split_of_infant_mortality_keeps_the_both_sexes_rate():
     male, female = infant_mortality_by_sex(0.01393)
     assert male / female == pytest.approx(1.2)
     assert 0.54 * male + 0.46 * female == pytest.approx(0.01393)
+
+
+def test_a_regions_offset_moves_both_sexes_life_expectancy_by_it_in_the_reference_year():
+    from sim.population.people import FEMALE, MALE
+    from sim.population.synthesis import life_tables_by_year
+    from sim.scenario.inputs import realize
+    from sim.scenario.loading import load_scenario
+    from tests.conftest import ROOT
+
+    scenario, _ = realize(load_scenario(ROOT / "scenarios" / "hunan_2010_base.yaml"))
+    year = scenario.mortality.reference_year
+    (plain,) = life_tables_by_year(scenario, [year])
+    (moved,) = life_tables_by_year(scenario.with_values({"mortality.e0_offset_years": 1.5}), [year])
+    for sex in (FEMALE, MALE):
+        assert moved[sex].e0 - plain[sex].e0 == pytest.approx(1.5, abs=1e-6)
+        assert (moved[sex].qx <= plain[sex].qx).all()

@@ -88,7 +88,7 @@ def life_tables(scenario: Scenario, year: float) -> dict[int, LifeTable]:
 def life_tables_by_year(scenario: Scenario, years: list[float]) -> list[dict[int, LifeTable]]:
     """`life_tables` of each of `years`, solved together."""
     m = scenario.mortality
-    gains = m.e0_gain_years_per_year * (np.asarray(years) - m.reference_year)
+    gains = m.e0_offset_years + m.e0_gain_years_per_year * (np.asarray(years) - m.reference_year)
     q0_male, q0_female = infant_mortality_by_sex(m.infant_mortality_permille / 1000)
     tables = improved_life_tables([[m.e0_male_years], [m.e0_female_years]], [[q0_male], [q0_female]], gains)
     return [{MALE: men, FEMALE: women} for men, women in zip(tables[: len(gains)], tables[len(gains):])]

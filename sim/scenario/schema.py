@@ -165,6 +165,9 @@ class Mortality(Section):
     e0_female_years: bounded(20.0, 100.0)
     infant_mortality_permille: bounded(0.0, 200.0, open_low=True)
     e0_gain_years_per_year: bounded(-1.0, 1.0)
+    e0_offset_years: bounded(-10.0, 10.0) = Field(0.0, description=(
+        "years a region's life expectancy stands above the reference table's in the reference year, both sexes "
+        "(the whole schedule moves, as with the yearly gain)"))
 
 
 class Marriage(Section):
