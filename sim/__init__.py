@@ -11,6 +11,9 @@ reports are its clients::
     ens.yearly, ens.inputs, ens.pyramids, ens.summary.population.p_exceed_final
     run = sim.open_run("results/x")                                          # the same, from disk
     cmp = sim.compare("experiments/policy_variants.yaml", replicates=40)
+    targets = sim.load_targets("scenarios/targets/hunan_2010_2015.yaml")            # what to fit, to what
+    cal = sim.calibrate(targets, sim.CalibrationSettings(seed=1), out="results/calibration", jobs=2)
+    cal.posterior, cal.posterior_summary, cal.check                          # also sim.open_calibration(dir)
 """
 from __future__ import annotations
 
@@ -32,6 +35,11 @@ _API = {
     "EnsembleResult": "sim.results.runs",
     "ComparisonResult": "sim.comparison",
     "UserError": "sim.errors",
+    "load_targets": "sim.calibration.targets",
+    "CalibrationSettings": "sim.calibration.settings",
+    "calibrate": "sim.calibration.run",
+    "open_calibration": "sim.calibration.run",
+    "Calibration": "sim.calibration.run",
 }
 __all__ = ["__version__", *_API]
 

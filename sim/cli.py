@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from sim import __version__
+from sim.calibration.settings import CalibrationSettings
 from sim.ensemble import BACKENDS, MAX_BATCHES
 from sim.errors import UserError
 from sim.simulation import ENGINES
@@ -35,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"erhai: {exc}" if not exc.problems else str(exc), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
+        command = getattr(args, "command", None)
         resume = f"; finished replicates are saved: continue with erhai run --resume {args.out or args.resume}" \
-            if getattr(args, "command", None) is _run else ""
+            if command is _run else "; finished generations are saved: continue with the same command and " \
+            "--resume" if command is _calibrate else ""
         print(f"erhai: interrupted{resume}", file=sys.stderr)
         return 130
 
@@ -127,6 +130,33 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--population-size", type=_positive_int, metavar="N", help=QUICK_RUN_HELP)
     _execution_options(compare)
     compare.set_defaults(command=_compare)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit a scenario's least known inputs to what was observed (ABC-SMC)",
+        description="Fits the inputs the targets file names (their distributions in the scenario are the priors) "
+                    "to its targets by ABC-SMC (pyabc), one replicate at N agents per simulation, and writes "
+                    "DIR/posterior.csv, calibration.json, predictive.csv and calibration.pdf. The posterior is the "
+                    "same for any --jobs; a stopped calibration continues with the same command and --resume.")
+    calibrate.add_argument("file", type=Path, nargs="?", metavar="SCENARIO",
+                           help="the scenario to calibrate (default: the one the targets file names)")
+    calibrate.add_argument("--targets", type=Path, required=True, metavar="FILE", help="targets file (YAML)")
+    calibrate.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the calibration")
+    calibrate.add_argument("--resume", action="store_true", help="continue the calibration stopped in DIR")
+    fit = calibrate.add_argument_group("settings (saved in DIR; they decide the posterior)")
+    defaults = CalibrationSettings(seed=0)
+    fit.add_argument("--particles", type=_positive_int, default=defaults.particles, metavar="N",
+                     help=f"accepted particles per generation (default {defaults.particles})")
+    fit.add_argument("--generations", type=_positive_int, default=defaults.generations, metavar="G",
+                     help=f"ABC-SMC generations (default {defaults.generations})")
+    fit.add_argument("--population-size", type=_positive_int, default=defaults.population_size, metavar="N",
+                     help=f"agents in each simulation (default {defaults.population_size:,})")
+    fit.add_argument("--predictive-replicates", type=_positive_int, default=defaults.predictive_replicates,
+                     metavar="R", help=f"replicates of the posterior predictive check "
+                                       f"(default {defaults.predictive_replicates})")
+    fit.add_argument("--seed", type=_seed, help="calibration seed (default: the scenario's ensemble seed)")
+    calibrate.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="J",
+                           help="parallel workers (default: one per core; the posterior does not depend on it)")
+    calibrate.set_defaults(command=_calibrate)
     return parser
 
 
@@ -188,7 +218,7 @@ def _show(args) -> None:
         weights, particles = read_posterior(str(scenario.inputs_from.posterior_file))
         print(f"# from the posterior {_relative(str(scenario.inputs_from.posterior_file))} ({len(weights)} particles; "
               "each replicate draws one by weight), in place of the values above:")
-        for name in particles:
+        for name in scenario.inputs_from.inputs or particles:
             print(f"#   {name}")
 
 
@@ -364,6 +394,26 @@ def _backtest(args) -> None:
     print(scored.coverage.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(scored.by_indicator.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {table}, {summary} and {report}")
+
+
+def _calibrate(args) -> None:
+    from sim.calibration.run import calibrate
+    from sim.calibration.targets import load_targets
+    from sim.scenario.loading import load_scenario
+
+    targets = load_targets(args.targets, load_scenario(args.file) if args.file else None)
+    settings = CalibrationSettings(
+        seed=targets.scenario.ensemble.seed if args.seed is None else args.seed, particles=args.particles,
+        generations=args.generations, population_size=args.population_size,
+        predictive_replicates=args.predictive_replicates)
+    _stop_on_sigterm()
+    result = calibrate(targets, settings, args.out, jobs=args.jobs, resume=args.resume,
+                       progress=lambda line: print(line, flush=True))
+    print("Fitted inputs, prior and posterior (medians and 90% intervals):")
+    print(result.posterior_summary.to_string(index=False, float_format="{:.4g}".format))
+    print(f"Targets against {settings.predictive_replicates} replicates drawn from the posterior:")
+    print(result.check.to_string(index=False, float_format="{:.4g}".format))
+    print(f"wrote {result.path} (the report: {result.path / 'calibration.pdf'})")
 
 
 def _execution(args):

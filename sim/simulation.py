@@ -35,7 +35,7 @@ def engine_class(engine: str):
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_per_draw: int = 1,
                   engine: str = "fast", population_size: int | None = None,
-                  central_inputs: bool = False) -> ReplicateResult:
+                  central_inputs: bool = False, input_draws: int = MAX_INPUT_DRAWS) -> ReplicateResult:
     """Replicate `replicate` of the ensemble seeded `seed`; `central_inputs` fixes every input at its mean.
 
     Replicates share their drawn inputs in groups of `replicates_per_draw`
@@ -50,11 +50,13 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     lie outside what the priors mean, so they are drawn again, from a stream of
     their own: the ensemble's inputs are the priors restricted to plausible
     calibrations. The group's first replicate judges its draws, so all of a
-    group share them; central inputs that are implausible are an error.
+    group share them; central inputs that are implausible are an error, and so
+    are `input_draws` implausible draws in a row.
     """
     group = replicate // replicates_per_draw * replicates_per_draw
     scale = people_per_agent(scenario, population_size)
-    realized, drawn, redraws, model = _plausible_draw(scenario, seed, group, engine, scale, central_inputs)
+    realized, drawn, redraws, model = _plausible_draw(scenario, seed, group, engine, scale, central_inputs,
+                                                      input_draws)
     if replicate != group:
         random_streams = streams(replicate_seed(seed, replicate))
         model = engine_class(engine)(realized, scaled(realized, random_streams["synthesis"], scale), random_streams)
@@ -69,11 +71,11 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
 
 
 def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, scale: float,
-                    central_inputs: bool):
+                    central_inputs: bool, input_draws: int):
     """The first plausible draw of replicate `replicate`'s inputs: the realized scenario, the drawn inputs, how
     many draws were set aside, and the model built on it (with the replicate's own streams)."""
     inputs = stream_seed(replicate_seed(seed, replicate), "inputs")
-    for redraws in range(MAX_INPUT_DRAWS):
+    for redraws in range(input_draws):
         random_streams = streams(replicate_seed(seed, replicate))
         draw = None if central_inputs else inputs if redraws == 0 else child_seed(child_seed(inputs, _REDRAW), redraws)
         realized, drawn = realize(scenario, draw)
@@ -82,7 +84,7 @@ def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, 
             return realized, drawn, redraws, model
         if central_inputs:
             raise ImplausibleInputs(f"{scenario.name}: at the central inputs " + "; ".join(model.problems))
-    raise UserError(f"replicate {replicate}: {MAX_INPUT_DRAWS} draws of the uncertain inputs in a row were "
+    raise UserError(f"replicate {replicate}: {input_draws} draws of the uncertain inputs in a row were "
                     f"implausible; widen or move the priors. The last: {'; '.join(model.problems)}")
 
 

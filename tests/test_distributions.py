@@ -14,14 +14,17 @@ PROBABILITY = TypeAdapter(Probability)
 N = 200_000
 
 
-@pytest.mark.parametrize("spec, mean, sd", [
+DRAWN_CASES = [
     ({"dist": "beta", "mean": 0.35, "sd": 0.08}, 0.35, 0.08),
     ({"dist": "normal", "mean": 10300, "sd": 800}, 10300, 800),
     ({"dist": "lognormal", "mean": 2.0, "sd": 0.5}, 2.0, 0.5),
     ({"dist": "uniform", "low": 1, "high": 3}, 2.0, 2 / math.sqrt(12)),
     ({"dist": "triangular", "low": 0, "mode": 1, "high": 2}, 1.0, math.sqrt(1 / 6)),
     ({"dist": "fixed", "value": 4.5}, 4.5, 0.0),
-])
+]
+
+
+@pytest.mark.parametrize("spec, mean, sd", DRAWN_CASES)
 def test_draws_have_the_stated_mean_and_sd(spec, mean, sd):
     dist = UNCERTAIN.validate_python(spec)
     sample = dist.sample(np.random.default_rng(1), N)
@@ -31,6 +34,23 @@ def test_draws_have_the_stated_mean_and_sd(spec, mean, sd):
     if sd:
         # SE of a sample sd is sd * sqrt((kurtosis - 1) / 4N); kurtosis <= 9 for all of these
         assert sample.std() == pytest.approx(sd, rel=5 * math.sqrt(8 / (4 * N)))
+
+
+@pytest.mark.parametrize("spec, mean, sd", [case for case in DRAWN_CASES if case[0]["dist"] != "fixed"])
+def test_a_prior_is_the_same_distribution_in_scipy(spec, mean, sd):
+    """A calibration's prior (pyabc samples scipy's) has the scenario's mean and sd, and the draws' quartiles."""
+    dist = UNCERTAIN.validate_python(spec)
+    frozen = dist.frozen()
+    assert frozen.mean() == pytest.approx(mean) and frozen.std() == pytest.approx(sd)
+    sample = dist.sample(np.random.default_rng(2), N)
+    # the share of draws below scipy's quartile: binomial SE sqrt(p(1-p)/N) ~ 0.001; five of them
+    for p in (0.25, 0.5, 0.75):
+        assert (sample < frozen.ppf(p)).mean() == pytest.approx(p, abs=5 * math.sqrt(p * (1 - p) / N))
+
+
+def test_a_fixed_value_is_no_prior():
+    with pytest.raises(TypeError, match="not a prior"):
+        UNCERTAIN.validate_python({"dist": "fixed", "value": 1.0}).scipy()
 
 
 def test_a_plain_number_is_its_own_central_value_and_draw():

@@ -284,3 +284,47 @@ class BacktestFiles:
         write_json(summary, backtest.to_json())
         return table, summary
 
+
+class CalibrationDirectory:
+    """A calibration's folder (`sim.calibration.run`):
+
+        calibration.db      pyabc's history: every generation's particles (what a resume continues)
+        calibration.json    what was asked (targets, priors, settings) and, generation by generation, what came
+                            of it (tolerances, acceptance, ESS, times); "status" is "complete" once the rest are
+        posterior.csv       weight, then each fitted input by its dotted name: one row per particle
+        predictive.csv      replicate, target, value: the targets in replicates drawn from the posterior
+        calibration.pdf     priors against posteriors, pairs, and the posterior predictive check
+    """
+
+    DATABASE, RECORD, POSTERIOR, PREDICTIVE, REPORT = ("calibration.db", "calibration.json", "posterior.csv",
+                                                       "predictive.csv", "calibration.pdf")
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.database = self.path / self.DATABASE
+        self.report_path = self.path / self.REPORT
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / self.RECORD).exists()
+
+    def record(self) -> dict:
+        try:
+            return json.loads((self.path / self.RECORD).read_text())
+        except FileNotFoundError:
+            raise UserError(f"{self.path}: no {self.RECORD}; not a folder written by erhai calibrate") from None
+
+    def write_record(self, record: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.path / self.RECORD, record)
+
+    def write_tables(self, posterior: pd.DataFrame, predictive: pd.DataFrame) -> None:
+        for name, table in ((self.POSTERIOR, posterior), (self.PREDICTIVE, predictive)):
+            write_atomically(self.path / name, table.to_csv(index=False))
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The posterior and the predictive check of a complete calibration."""
+        if self.record().get("status") != COMPLETE:
+            raise UserError(f"{self.path}: the calibration is not complete; continue it with erhai calibrate "
+                            "--resume")
+        return pd.read_csv(self.path / self.POSTERIOR), pd.read_csv(self.path / self.PREDICTIVE)

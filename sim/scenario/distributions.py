@@ -34,6 +34,16 @@ class BaseDistribution(BaseModel):
         """Interval that holds (practically) all draws, for bound checks."""
         raise NotImplementedError
 
+    def scipy(self) -> tuple[str, dict[str, float]]:
+        """The same distribution as a `scipy.stats` name and its keyword arguments (a calibration's prior)."""
+        raise TypeError(f"a {self.dist} is not a prior")
+
+    def frozen(self):
+        """The distribution as a frozen `scipy.stats` one, for densities and quantiles."""
+        from scipy import stats
+        name, parameters = self.scipy()
+        return getattr(stats, name)(**parameters)
+
 
 class Fixed(BaseDistribution):
     dist: Literal["fixed"]
@@ -76,6 +86,10 @@ class Beta(BaseDistribution):
         a, b = self.shape()
         return rng.beta(a, b, size)
 
+    def scipy(self):
+        a, b = self.shape()
+        return "beta", {"a": a, "b": b}
+
     @property
     def mean_value(self) -> float:
         return self.mean
@@ -91,6 +105,9 @@ class Normal(BaseDistribution):
 
     def sample(self, rng, size=None):
         return rng.normal(self.mean, self.sd, size)
+
+    def scipy(self):
+        return "norm", {"loc": self.mean, "scale": self.sd}
 
     @property
     def mean_value(self) -> float:
@@ -115,6 +132,10 @@ class LogNormal(BaseDistribution):
     def sample(self, rng, size=None):
         mu, sigma = self.log_params()
         return rng.lognormal(mu, sigma, size)
+
+    def scipy(self):
+        mu, sigma = self.log_params()
+        return "lognorm", {"s": sigma, "scale": math.exp(mu)}
 
     @property
     def mean_value(self) -> float:
@@ -142,6 +163,9 @@ class Uniform(BaseDistribution):
     def sample(self, rng, size=None):
         return rng.uniform(self.low, self.high, size)
 
+    def scipy(self):
+        return "uniform", {"loc": self.low, "scale": self.high - self.low}
+
     @property
     def mean_value(self) -> float:
         return (self.low + self.high) / 2
@@ -168,6 +192,10 @@ class Triangular(BaseDistribution):
 
     def sample(self, rng, size=None):
         return rng.triangular(self.low, self.mode, self.high, size)
+
+    def scipy(self):
+        width = self.high - self.low
+        return "triang", {"c": (self.mode - self.low) / width, "loc": self.low, "scale": width}
 
     @property
     def mean_value(self) -> float:
