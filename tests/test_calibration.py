@@ -19,21 +19,24 @@ TRUTH = {"population.births_per_year": 780_000.0, "mortality.e0_female_years": 8
 PRIORS = {"population.births_per_year": {"dist": "normal", "mean": 860_700, "sd": 100_000},
           "mortality.e0_female_years": {"dist": "normal", "mean": 77.4, "sd": 3.0}}
 SETTINGS = CalibrationSettings(seed=5, particles=30, generations=3, population_size=20_000, predictive_replicates=20)
-# the chance spread of each target between replicates at the truth at 20,000 agents (measured over ten seeds):
-# the observations below are one such replicate, so this is their uncertainty
+# the chance spread of each target between replicates at the truth at 20,000 agents (measured over ten seeds),
+# which is what a simulation's distance from the observations carries
 SD = {"births": 55_000, "deaths": 40_000}
+TRUTH_REPLICATES = 8  # the observations are their mean: what the truth gives, within a third of a simulation's sd
 
 
-def toy_targets(observed: dict[str, float] | None = None) -> Targets:
-    """Hunan at its central inputs but for the two fitted ones, and targets that are one replicate at the truth."""
+def toy_targets() -> Targets:
+    """Hunan at its central inputs but for the two fitted ones, and targets that are the truth's mean."""
     central, _ = realize(load_scenario(HUNAN), None)
     scenario = central.with_values(PRIORS)
     rows = [{"indicator": indicator, "year": year, "value": 1.0, "sd": SD[indicator], "source": "a replicate"}
             for indicator in SD for year in (2011, 2012, 2013)]
     spec = TargetsSpec.model_validate({"name": "toy", "fit": list(PRIORS), "targets": rows})
     targets = Targets(spec, scenario, HUNAN)
-    observed = observed or Simulator(targets, SETTINGS.population_size).simulate(TRUTH, seed=99)
-    spec = spec.model_copy(update={"targets": [t.model_copy(update={"value": observed[t.key]}) for t in spec.targets]})
+    simulator = Simulator(targets, SETTINGS.population_size)
+    runs = pd.DataFrame([simulator.simulate(TRUTH, seed=1000 + r) for r in range(TRUTH_REPLICATES)])
+    spec = spec.model_copy(update={"targets": [t.model_copy(update={"value": runs[t.key].mean()})
+                                               for t in spec.targets]})
     return Targets(spec, scenario, HUNAN)
 
 
