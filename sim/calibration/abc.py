@@ -24,6 +24,7 @@ import contextlib
 import logging
 import math
 import multiprocessing
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +113,14 @@ def _evaluator(simulate_one: Callable, jobs: int) -> Iterator[Callable]:
     if jobs == 1:
         yield lambda tasks: map(_candidate, tasks)
         return
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker) as pool:
         yield lambda tasks: pool.map(_candidate, tasks, chunksize=1)
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the calibration, and ends without a word when the pool ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class SeededSampler(Sampler):
