@@ -8,7 +8,7 @@ import pytest
 from sim.calibration.abc import Simulator, candidate_seeds, uptake_share
 from sim.calibration.run import calibrate, open_calibration
 from sim.calibration.settings import CalibrationSettings
-from sim.calibration.targets import Targets, TargetsSpec
+from sim.calibration.targets import Targets, TargetsSpec, load_targets
 from sim.cli import main
 from sim.scenario.inputs import realize
 from sim.scenario.loading import load_scenario
@@ -104,3 +104,13 @@ def test_the_command_refuses_a_folder_holding_a_calibration_and_bad_targets(unin
     error = capsys.readouterr().err
     assert "bad.yaml:4: targets.0.since: 2015-01-01 is not a change of rules" in error
     assert "Traceback" not in error and not (tmp_path / "bad").exists()
+
+
+def test_the_shipped_calibration_is_complete_and_heshan_takes_its_behaviour_from_it():
+    shipped = open_calibration(ROOT / "scenarios" / "calibration")
+    fitted = load_targets(ROOT / "scenarios" / "targets" / "hunan_2010_2015.yaml").spec.fit
+    assert shipped.fit == fitted and list(shipped.posterior.columns) == ["weight", *fitted]
+    assert max(target.get("year", 0) for target in shipped.record["targets"]) <= 2015
+    heshan = load_scenario(ROOT / "scenarios" / "heshan_2015_base.yaml")
+    assert heshan.inputs_from.posterior_file == (ROOT / "scenarios" / "calibration" / "posterior.csv").resolve()
+    assert set(heshan.inputs_from.inputs) <= set(fitted)
