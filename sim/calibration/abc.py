@@ -158,19 +158,11 @@ class SeededSampler(Sampler):
 
 def priors(targets: Targets) -> pyabc.Distribution:
     """The fitted inputs' distributions in the scenario, as pyabc's prior."""
-    return pyabc.Distribution(**{dotted: pyabc.RV(name, **parameters) for dotted, (name, parameters)
-                                 in ((dotted, prior.scipy()) for dotted, prior in prior_inputs(targets).items())})
-
-
-def prior_inputs(targets: Targets) -> dict:
-    """Each fitted input's distribution in the scenario, by dotted name."""
-    found = {}
-    for dotted in targets.spec.fit:
-        value = targets.scenario
-        for key in dotted.split("."):
-            value = value[int(key)] if isinstance(value, list) else getattr(value, key)
-        found[dotted] = value
-    return found
+    variables = {}
+    for dotted, prior in targets.priors.items():
+        name, parameters = prior.scipy()
+        variables[dotted] = pyabc.RV(name, **parameters)
+    return pyabc.Distribution(**variables)
 
 
 def observed(targets: Targets) -> dict[str, float]:

@@ -21,9 +21,8 @@ import pandas as pd
 from pyabc.weighted_statistics import weighted_quantile
 from pydantic import TypeAdapter
 
-from sim.calibration.abc import (Generation, Simulator, posterior_table,
-                                 prior_inputs, recorded_generations,
-                                 run_generations, simulated)
+from sim.calibration.abc import (Generation, Simulator, posterior_table, recorded_generations, run_generations,
+                                 simulated)
 from sim.calibration.settings import CalibrationSettings
 from sim.calibration.targets import Targets
 from sim.ensemble import Ensemble
@@ -109,7 +108,7 @@ def calibrate(targets: Targets, settings: CalibrationSettings, out: str | Path, 
                          "finished": now(), "wall_seconds": record.get("wall_seconds", 0) + time.perf_counter()
                          - started})
     calibration = open_calibration(folder.path)
-    from sim.report.calibration import write_calibration_report
+    from sim.report.calibration import write_calibration_report  # the report reads a Calibration: not at the top
     write_calibration_report(calibration, folder.report_path)
     return calibration
 
@@ -117,12 +116,14 @@ def calibrate(targets: Targets, settings: CalibrationSettings, out: str | Path, 
 def _started(folder: CalibrationDirectory, targets: Targets, settings: CalibrationSettings, resume: bool) -> dict:
     """The calibration's record: a new one, or with `resume` the one in `folder`, which must be the same
     calibration (targets, scenario and settings)."""
-    record = {"name": targets.spec.name, "targets_file": str(targets.path), "scenario": targets.scenario.name,
+    record = {"name": targets.spec.name, "scenario": targets.scenario.name,
               "scenario_hash": content_hash(targets.scenario.model_dump_json()), "settings": asdict(settings),
-              "fit": targets.spec.fit, "priors": {dotted: prior.model_dump(mode="json") for dotted, prior in
-                                                   prior_inputs(targets).items()},
+              "fit": targets.spec.fit, "priors": {dotted: prior.model_dump(mode="json")
+                                                   for dotted, prior in targets.priors.items()},
               "targets": [{"key": t.key, **t.model_dump(mode="json", exclude_none=True)} for t in targets.spec.targets]}
+    # what was asked, wherever the files lie: a folder moved with its scenario still resumes
     record["identity"] = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    record["targets_file"] = _relative(targets.path)
     if folder.exists:
         previous = folder.record()
         if not resume:
@@ -137,6 +138,13 @@ def _started(folder: CalibrationDirectory, targets: Targets, settings: Calibrati
     record.update(status=RUNNING, started=now(), finished=None, provenance=provenance(), generations=[])
     folder.write_record(record)
     return record
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def predictive_check(targets: Targets, settings: CalibrationSettings, folder: CalibrationDirectory,

@@ -105,6 +105,11 @@ class Targets:
     def last_day(self) -> dt.date:
         return max(target.last_day for target in self.spec.targets)
 
+    @property
+    def priors(self) -> dict[str, BaseDistribution]:
+        """Each fitted input's distribution in the scenario, by dotted name."""
+        return {dotted: _at(self.scenario, dotted) for dotted in self.spec.fit}
+
 
 def load_targets(path: str | Path, scenario: Scenario | None = None) -> Targets:
     """A targets file and the scenario it calibrates (`scenario`, or the one the file names), or a UserError
@@ -156,10 +161,15 @@ def _target_problems(target: Target, scenario: Scenario) -> list[tuple[str, str]
             if year is not None and year not in period.years]
 
 
-def _not_a_prior(scenario: Scenario, dotted: str) -> str | None:
+def _at(scenario: Scenario, dotted: str):
     value = scenario
     for key in dotted.split("."):
         value = value[int(key)] if isinstance(value, list) else getattr(value, key)
+    return value
+
+
+def _not_a_prior(scenario: Scenario, dotted: str) -> str | None:
+    value = _at(scenario, dotted)
     if not isinstance(value, BaseDistribution) or value.dist == "fixed":
         return f"'{dotted}' is a fixed number in the scenario; give it a distribution to be its prior"
     return None

@@ -61,7 +61,8 @@ class StateCodec:
         self.since_birth_cap = max(self.postpartum_months, rates.rural_daughter_min_interval_months)
         widths = {
             "age_months": _AGE_BITS, "sex": 1, "residence": 1, "marital": 2,
-            "only_child": 1, "parity": 2, "has_son": 1, "catch_up": 3, "newly_eligible": 3, "husband": 1, "husband_only_child": 1,
+            "only_child": 1, "parity": 2, "has_son": 1, "catch_up": 3, "newly_eligible": 3, "husband": 1,
+            "husband_only_child": 1,
             "intention": 8,
             "months_since_birth": int(self.since_birth_cap + 2).bit_length(),
             "months_pregnant": int(rates.gestation_months + months_per_step + 1).bit_length(),
