@@ -206,7 +206,7 @@ def _validate(args) -> int:
 
 
 def _show(args) -> None:
-    from sim.scenario.inputs import read_posterior
+    from sim.scenario.inputs import read_posterior, taken_from_posterior
     from sim.scenario.loading import file_entries, load_scenario
 
     scenario = load_scenario(args.file)
@@ -215,10 +215,10 @@ def _show(args) -> None:
         mapping[key] = _relative(mapping[key])
     print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
     if scenario.inputs_from is not None:
-        weights, particles = read_posterior(str(scenario.inputs_from.posterior_file))
+        weights, _ = read_posterior(str(scenario.inputs_from.posterior_file))
         print(f"# from the posterior {_relative(str(scenario.inputs_from.posterior_file))} ({len(weights)} particles; "
-              "each replicate draws one by weight), in place of the values above:")
-        for name in scenario.inputs_from.inputs or particles:
+              "each replicate draws one by weight), in place of the distributions above:")
+        for name in taken_from_posterior(scenario):
             print(f"#   {name}")
 
 

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.scenario.loading import load_scenario
+from sim.scenario.loading import file_entries, load_scenario
 from sim.scenario.schema import Scenario
 from tests.conftest import BASE, ROOT
 
@@ -55,10 +55,8 @@ def test_show_prints_the_resolved_variant_which_validates_as_the_same_scenario(c
     assert main(["show", str(UNIVERSAL)]) == 0
     data = yaml.safe_load(capsys.readouterr().out)
     assert "extends" not in data and str(data["policy"]["timeline"]["2016-01-01"]) == "universal_two_child"
-    for section in ("population", "fertility"):
-        for key, value in data[section].items():
-            if key.endswith("_file"):
-                data[section][key] = str(ROOT / value)
+    for _, mapping, key in file_entries(data):  # every file, the posterior's too, as show printed it
+        mapping[key] = str(ROOT / mapping[key])
     assert Scenario.model_validate(data) == load_scenario(UNIVERSAL)
 
 

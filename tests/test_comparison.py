@@ -155,10 +155,11 @@ def test_sweep_variants_share_every_other_draw(sweep):
     low, high = (pd.read_csv(sweep / "variants" / name / "inputs.csv") for name in ("v00", "v01"))
     assert not any(column.startswith("behaviour.catch_up.acting_share") for column in low.columns)
     pd.testing.assert_frame_equal(low, high)
-    # paired replicates: more of the backlog acting gives more second births in every replicate
+    # paired replicates: more of the backlog acting gives no fewer second births in any replicate (the same
+    # women act, and more), and more in all; in a small replicate the extra few may conceive after the window
     second = [pd.read_csv(sweep / "variants" / name / "replicates.csv").groupby("replicate").births_order2.sum()
               for name in ("v00", "v01")]
-    assert (second[1] > second[0]).all()
+    assert (second[1] >= second[0]).all() and second[1].sum() > second[0].sum()
 
 
 def test_rerunning_compare_reuses_the_finished_variants(sweep, capsys):

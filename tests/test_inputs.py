@@ -14,8 +14,9 @@ from tests.conftest import BASE
 def test_without_a_seed_every_input_takes_its_mean():
     scenario = load_scenario(BASE)
     realized, drawn = realize(scenario)
-    assert realized.behaviour.compliance == central(scenario.behaviour.compliance)
-    assert drawn["behaviour.compliance"] == realized.behaviour.compliance
+    # an input the scenario does not take from its posterior
+    assert realized.policy.penalty_deterrence == central(scenario.policy.penalty_deterrence)
+    assert drawn["policy.penalty_deterrence"] == realized.policy.penalty_deterrence
 
 
 def test_the_same_seed_draws_the_same_inputs_and_another_seed_others():
@@ -41,9 +42,9 @@ def test_fixing_one_input_leaves_the_draws_of_the_others_unchanged():
 WEIGHTS = (0.1, 0.2, 0.3, 0.4)
 
 
-def posterior_scenario(tmp_path, columns: dict | None = None, weights=WEIGHTS, taken: str = ""):
+def posterior_scenario(tmp_path, columns: dict | None = None, weights=WEIGHTS, taken: str = "  inputs: null\n"):
     """The base scenario taking compliance and the rural second-child intention from a four-particle posterior
-    (or, with `taken`, the inputs it lists)."""
+    (or, with `taken`, the inputs it lists; by default all, whatever the base takes from its own)."""
     columns = columns or {"behaviour.compliance": [0.21, 0.22, 0.23, 0.24],
                           "behaviour.second_child_intention.rural": [0.91, 0.92, 0.93, 0.94]}
     pd.DataFrame({"weight": weights, **columns}).to_csv(tmp_path / "posterior.csv", index=False)
@@ -91,6 +92,15 @@ def test_a_scenario_may_take_only_some_of_a_posteriors_inputs(tmp_path):
         assert some_drawn["behaviour.second_child_intention.rural"] not in (0.91, 0.92, 0.93, 0.94)
 
 
+def test_a_number_the_scenario_fixes_stands_against_the_posterior(tmp_path):
+    """The posterior replaces priors: a variant or a sweep that fixes an input keeps its value."""
+    fixed = load_scenario(posterior_scenario(tmp_path)).with_values({"behaviour.compliance": 0.7})
+    for replicate in range(10):
+        realized, drawn = realize(fixed, np.random.SeedSequence(9, spawn_key=(replicate,)))
+        assert realized.behaviour.compliance == 0.7 and "behaviour.compliance" not in drawn
+        assert drawn["behaviour.second_child_intention.rural"] in (0.91, 0.92, 0.93, 0.94)
+
+
 def test_central_inputs_of_a_posterior_are_its_weighted_means(tmp_path):
     realized, _ = realize(load_scenario(posterior_scenario(tmp_path)))
     assert realized.behaviour.compliance == pytest.approx(np.dot(WEIGHTS, [0.21, 0.22, 0.23, 0.24]))
@@ -104,7 +114,7 @@ def test_central_inputs_of_a_posterior_are_its_weighted_means(tmp_path):
     (None, WEIGHTS, "inputs names 'behaviour.catch_up', which the posterior does not hold"),
 ])
 def test_a_bad_posterior_is_refused_naming_the_line_that_names_it(tmp_path, columns, weights, message):
-    taken = "" if columns else "  inputs: [behaviour.compliance, behaviour.catch_up]\n"
+    taken = "  inputs: null\n" if columns else "  inputs: [behaviour.compliance, behaviour.catch_up]\n"
     with pytest.raises(UserError, match=message) as error:
         load_scenario(posterior_scenario(tmp_path, columns, weights, taken))
     assert "fitted.yaml:3: inputs_from.posterior_file" in str(error.value)

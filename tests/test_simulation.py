@@ -12,7 +12,7 @@ from sim.results.runs import people_per_agent
 from sim.scenario.distributions import central
 from sim.scenario.inputs import realize
 from sim.scenario.loading import load_scenario
-from sim.simulation import _plausible_draw, run_replicate
+from sim.simulation import MAX_INPUT_DRAWS, _plausible_draw, run_replicate
 from sim.streams import replicate_seed, stream_seed, streams
 from tests.conftest import UNIVERSAL
 
@@ -70,7 +70,7 @@ def test_implausible_draws_are_drawn_again_so_every_replicate_runs_plausible_inp
     scale = people_per_agent(scenario, 20_000)
     redrawn = 0
     for number in range(8):
-        realized, drawn, redraws, model = _plausible_draw(scenario, 11, number, "fast", scale, False)
+        realized, drawn, redraws, model = _plausible_draw(scenario, 11, number, "fast", scale, False, MAX_INPUT_DRAWS)
         assert model.problems == [] and run_replicate(scenario, 11, number, population_size=20_000).redraws == redraws
         if redraws:
             redrawn += 1

@@ -2,7 +2,9 @@
 
 A scenario with `inputs_from: {posterior_file: ...}` takes the inputs its
 posterior names jointly from one particle, drawn by weight from a stream of
-its own; every other input is drawn from its distribution as before.
+its own, in place of their distributions (the priors); an input the scenario
+fixes to a number (a variant, a sweep's value) keeps it, and every other
+input is drawn from its distribution as before.
 """
 from __future__ import annotations
 
@@ -79,21 +81,31 @@ def posterior_problems(model: BaseModel) -> list[str]:
               if name not in particles)]
 
 
-def _leaves(value: Any, path: str = "") -> list[str]:
-    """The dotted path of every number or distribution, as `realize` names them."""
-    if isinstance(value, BaseDistribution) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return [path]
+def taken_from_posterior(model: BaseModel) -> list[str]:
+    """The inputs a scenario takes from its posterior: those it names whose value in the scenario is a
+    distribution (a number the scenario fixes stands)."""
+    _, particles = read_posterior(str(model.inputs_from.posterior_file))
+    priors = set(_leaves(model, only_distributions=True))
+    return [name for name in model.inputs_from.inputs or particles if name in priors]
+
+
+def _leaves(value: Any, path: str = "", only_distributions: bool = False) -> list[str]:
+    """The dotted path of every number or distribution (or only of every distribution), as `realize` names
+    them."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, BaseDistribution) or number:
+        return [path] if isinstance(value, BaseDistribution) or not only_distributions else []
     if isinstance(value, BaseModel):
         return [leaf for name in type(value).model_fields
-                for leaf in _leaves(getattr(value, name), f"{path}.{name}" if path else name)]
+                for leaf in _leaves(getattr(value, name), f"{path}.{name}" if path else name, only_distributions)]
     if isinstance(value, list):
-        return [leaf for i, item in enumerate(value) for leaf in _leaves(item, f"{path}.{i}")]
+        return [leaf for i, item in enumerate(value) for leaf in _leaves(item, f"{path}.{i}", only_distributions)]
     return []
 
 
 def _realize(value: Any, seed: np.random.SeedSequence | None, path: str, drawn: dict[str, float],
              fitted: dict[str, float]) -> Any:
-    if path in fitted:
+    if isinstance(value, BaseDistribution) and path in fitted:
         drawn[path] = fitted[path]
         return fitted[path]
     if isinstance(value, BaseDistribution):

@@ -293,8 +293,9 @@ class Ensemble(Section):
 
 
 class InputsFrom(Section):
-    """Inputs taken jointly from a calibration's posterior: each replicate draws one particle by its weight, so
-    the fitted inputs keep their correlations (`sim.scenario.inputs`)."""
+    """Inputs taken jointly from a calibration's posterior in place of their distributions (the priors): each
+    replicate draws one particle by its weight, so the fitted inputs keep their correlations; a number the
+    scenario fixes stands (`sim.scenario.inputs`)."""
 
     posterior_file: Path = Field(description="CSV: weight, then one column per fitted input by its dotted name")
     inputs: list[str] | None = Field(None, min_length=1, description="the posterior's inputs to take (default: "
