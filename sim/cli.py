@@ -207,26 +207,19 @@ def _validate(args) -> int:
 
 def _show(args) -> None:
     from sim.scenario.inputs import read_posterior, taken_from_posterior
-    from sim.scenario.loading import file_entries, load_scenario
+    from sim.scenario.loading import file_entries, load_scenario, shown_path
 
     scenario = load_scenario(args.file)
     data = scenario.model_dump(mode="json")
     for _, mapping, key in file_entries(data):
-        mapping[key] = _relative(mapping[key])
+        mapping[key] = shown_path(mapping[key])
     print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
     if scenario.inputs_from is not None:
         weights, _ = read_posterior(str(scenario.inputs_from.posterior_file))
-        print(f"# from the posterior {_relative(str(scenario.inputs_from.posterior_file))} ({len(weights)} particles; "
+        print(f"# from the posterior {shown_path(scenario.inputs_from.posterior_file)} ({len(weights)} particles; "
               "each replicate draws one by weight), in place of the distributions above:")
         for name in taken_from_posterior(scenario):
             print(f"#   {name}")
-
-
-def _relative(path: str) -> str:
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return path
 
 
 def _schema(args) -> None:

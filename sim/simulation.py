@@ -9,7 +9,7 @@ import pandas as pd
 
 from sim.errors import ImplausibleInputs, UserError
 from sim.population.synthesis import scaled
-from sim.engines.district import months_between
+from sim.engines.district import calendar_months
 from sim.results.runs import ReplicateResult, people_per_agent, pyramid_table, replicate_table
 from sim.scenario.inputs import realize
 from sim.scenario.schema import Scenario
@@ -65,7 +65,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     backlogs = replicate_table("backlogs", replicate, [row for backlog in model.backlogs for row in backlog.rows()])
     end = scenario.period.end
     uptake = replicate_table("uptake", replicate, [row for u in model.uptakes
-                                                   for row in u.rows(months_between(u.date, end) + 1)])
+                                                   for row in u.rows(calendar_months(u.date, end) + 1)])
     return ReplicateResult(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, uptake,
                            redraws)
 

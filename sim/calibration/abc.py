@@ -39,6 +39,7 @@ from pyabc.weighted_statistics import effective_sample_size
 from sim.calibration.settings import CalibrationSettings
 from sim.calibration.targets import Target, Targets
 from sim.errors import ImplausibleInputs, UserError
+from sim.scenario.schema import Scenario
 from sim.simulation import run_replicate
 
 # candidates simulated per core between checks for the n-th acceptance: large batches keep the cores busy,
@@ -63,12 +64,17 @@ def simulated(target: Target, yearly: pd.DataFrame, uptake: pd.DataFrame | None)
     return value / float(yearly[target.relative_to]) if target.relative_to else value
 
 
+def to_last_target(targets: Targets) -> Scenario:
+    """The calibrated scenario, ending on the last day a target needs: a simulation runs no further."""
+    return targets.scenario.with_values({"period.end": targets.last_day.isoformat()})
+
+
 class Simulator:
     """pyabc's model: one replicate at the fitted inputs, as the targets' values by key."""
 
     def __init__(self, targets: Targets, population_size: int):
         self.targets, self.population_size = targets, population_size
-        self.scenario = targets.scenario.with_values({"period.end": targets.last_day.isoformat()})
+        self.scenario = to_last_target(targets)
 
     def __call__(self, parameters) -> dict[str, float]:
         return self.simulate(dict(parameters), _simulation_seed)

@@ -21,8 +21,8 @@ import pandas as pd
 from pyabc.weighted_statistics import weighted_quantile
 from pydantic import TypeAdapter
 
-from sim.calibration.abc import (Generation, Simulator, posterior_table, recorded_generations, run_generations,
-                                 simulated)
+from sim.calibration.abc import (Generation, posterior_table, recorded_generations, run_generations, simulated,
+                                 to_last_target)
 from sim.calibration.settings import CalibrationSettings
 from sim.calibration.targets import Targets
 from sim.ensemble import Ensemble
@@ -30,7 +30,7 @@ from sim.errors import UserError
 from sim.provenance import now, provenance
 from sim.results.storage import COMPLETE, RUNNING, CalibrationDirectory
 from sim.scenario.distributions import Uncertain
-from sim.scenario.loading import content_hash
+from sim.scenario.loading import content_hash, shown_path
 from sim.scenario.schema import InputsFrom
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -102,8 +102,8 @@ def calibrate(targets: Targets, settings: CalibrationSettings, out: str | Path, 
 
     history = run_generations(targets, settings, folder.database, jobs=jobs, done=len(generations),
                               on_generation=finished)
-    posterior = posterior_table(history, targets.spec.fit)
-    folder.write_tables(posterior, predictive_check(targets, settings, folder, posterior, jobs))
+    folder.write_posterior(posterior_table(history, targets.spec.fit))
+    folder.write_predictive(predictive_check(targets, settings, folder.posterior_path, jobs))
     folder.write_record({**record, "generations": [asdict(g) for g in generations], "status": COMPLETE,
                          "finished": now(), "wall_seconds": record.get("wall_seconds", 0) + time.perf_counter()
                          - started})
@@ -123,7 +123,7 @@ def _started(folder: CalibrationDirectory, targets: Targets, settings: Calibrati
               "targets": [{"key": t.key, **t.model_dump(mode="json", exclude_none=True)} for t in targets.spec.targets]}
     # what was asked, wherever the files lie: a folder moved with its scenario still resumes
     record["identity"] = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    record["targets_file"] = _relative(targets.path)
+    record["targets_file"] = shown_path(targets.path)
     if folder.exists:
         previous = folder.record()
         if not resume:
@@ -140,21 +140,12 @@ def _started(folder: CalibrationDirectory, targets: Targets, settings: Calibrati
     return record
 
 
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def predictive_check(targets: Targets, settings: CalibrationSettings, folder: CalibrationDirectory,
-                     posterior: pd.DataFrame, jobs: int) -> pd.DataFrame:
-    """The targets in replicates of the scenario drawing its fitted inputs from the posterior (as a scenario with
-    `inputs_from` does), at the calibration's population size: replicate, target, value."""
-    posterior_file = folder.path / CalibrationDirectory.POSTERIOR
-    folder.write_tables(posterior, pd.DataFrame(columns=["replicate", "target", "value"]))
-    scenario = Simulator(targets, settings.population_size).scenario
-    scenario = scenario.model_copy(update={"inputs_from": InputsFrom(posterior_file=posterior_file.resolve())})
+def predictive_check(targets: Targets, settings: CalibrationSettings, posterior_file: Path,
+                     jobs: int) -> pd.DataFrame:
+    """The targets in replicates of the scenario drawing its fitted inputs from the posterior in `posterior_file`
+    (as a scenario with `inputs_from` does), at the calibration's population size: replicate, target, value."""
+    scenario = to_last_target(targets).model_copy(
+        update={"inputs_from": InputsFrom(posterior_file=posterior_file.resolve())})
     run = Ensemble(scenario, settings.predictive_replicates, settings.seed, population_size=settings.population_size,
                    jobs=jobs).run()
     uptake = dict(tuple(run.uptake.groupby("replicate")))

@@ -69,7 +69,8 @@ class Backlog:
                 for g, group in enumerate(CHILDBEARING_AGE_GROUPS)]
 
 
-def months_between(start: dt.date, end: dt.date) -> int:
+def calendar_months(start: dt.date, end: dt.date) -> int:
+    """Whole calendar months from `start`'s month to `end`'s (`histories.months_between` is exact and fractional)."""
     return (end.year - start.year) * 12 + end.month - start.month
 
 
@@ -206,7 +207,7 @@ class DistrictModel(mesa.Model):
         counts = np.bincount(relaxations, weights=weights, minlength=len(self.uptakes) + 1)
         for uptake, count in zip(self.uptakes, counts[1:]):
             if count:
-                uptake.add(months_between(uptake.date, self.date), count * self.people_per_agent)
+                uptake.add(calendar_months(uptake.date, self.date), count * self.people_per_agent)
 
     def monthly_death_probabilities(self, year: int) -> np.ndarray:
         """Monthly chance of dying by sex (FEMALE, MALE) and year of age, from the life tables of `year`.

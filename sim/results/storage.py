@@ -318,9 +318,15 @@ class CalibrationDirectory:
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.path / self.RECORD, record)
 
-    def write_tables(self, posterior: pd.DataFrame, predictive: pd.DataFrame) -> None:
-        for name, table in ((self.POSTERIOR, posterior), (self.PREDICTIVE, predictive)):
-            write_atomically(self.path / name, table.to_csv(index=False))
+    @property
+    def posterior_path(self) -> Path:
+        return self.path / self.POSTERIOR
+
+    def write_posterior(self, posterior: pd.DataFrame) -> None:
+        write_atomically(self.posterior_path, posterior.to_csv(index=False))
+
+    def write_predictive(self, predictive: pd.DataFrame) -> None:
+        write_atomically(self.path / self.PREDICTIVE, predictive.to_csv(index=False))
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The posterior and the predictive check of a complete calibration."""

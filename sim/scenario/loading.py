@@ -121,6 +121,14 @@ def validated(model: type[M], source: Source) -> M:
         raise UserError(_problems(exc, source, model)) from None
 
 
+def shown_path(path: str | Path) -> str:
+    """`path` relative to the working directory if it lies below it (as a user typed it), else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def content_hash(scenario_json: str) -> str:
     """sha256 of a resolved scenario (as serialized, `Scenario.model_dump_json`) and the bytes of every data file
     it names (not their paths)."""
