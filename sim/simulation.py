@@ -66,8 +66,9 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int, *, replicates_p
     end = scenario.period.end
     uptake = replicate_table("uptake", replicate, [row for u in model.uptakes
                                                    for row in u.rows(calendar_months(u.date, end) + 1)])
-    return ReplicateResult(replicate, yearly, drawn, pyramid_table(replicate, model.pyramids), backlogs, uptake,
-                           redraws)
+    base = replicate_table("base_year", replicate, [model.base_year])
+    return ReplicateResult(replicate, yearly, base, drawn, pyramid_table(replicate, model.pyramids), backlogs,
+                           uptake, redraws)
 
 
 def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, scale: float,

@@ -13,11 +13,11 @@ import numpy as np
 from sim.engines import rules
 from sim.engines.conception import conception_chances, women_who_may_conceive
 from sim.engines.processes import PROCESSES, Process, Step
-from sim.engines.tally import Snapshot, YearTally
+from sim.engines.tally import Snapshot, YearTally, base_year_row
 from sim.indicators import CHILDBEARING_AGE_GROUPS
 from sim.population.histories import DAYS_PER_MONTH
 from sim.population.people import FEMALE, MALE, People
-from sim.population.synthesis import Synthesis, life_tables_by_year
+from sim.population.synthesis import Synthesis, life_tables, life_tables_by_year
 from sim.scenario.schema import Regime, Scenario
 
 OLDEST = 110
@@ -133,6 +133,7 @@ class DistrictModel(mesa.Model):
         self.months_per_step = scenario.period.time_step_months
         self.tally: YearTally | None = None  # events of the year under way
         self.yearly: list[dict[str, float]] = []
+        self.base_year = base_year_indicators(scenario, synthesis)
         self.pyramids: list[tuple[int, np.ndarray]] = []  # (year, people by sex and age group) at year ends
         self._monthly_q_by_year: dict[int, np.ndarray] = {}
 
@@ -228,6 +229,13 @@ class DistrictModel(mesa.Model):
             self.pyramids.append((tally.year - 1, tally.start.pyramid * self.people_per_agent))
         self.yearly.append(tally.close(end))
         self.pyramids.append((tally.year, end.pyramid * self.people_per_agent))
+
+
+def base_year_indicators(scenario: Scenario, synthesis: Synthesis) -> dict[str, float]:
+    """What the run starts from: the base year's indicators, at the level of births the engines run at."""
+    tables = life_tables(scenario, synthesis.base_date.year + 0.5)
+    return base_year_row(synthesis.population, synthesis.base_date.year, synthesis.births_against_history,
+                         {sex: table.qx for sex, table in tables.items()}, synthesis.people_per_agent)
 
 
 def calibrate(rates: rules.Rates, pop: People, regime: Regime, synthesis: Synthesis,

@@ -8,7 +8,8 @@ import numpy as np
 
 from sim.engines.rules import clamp
 from sim.indicators import BROAD_AGE_GROUPS, COUNTS, INDICATORS, MOTHER_AGES, PYRAMID_GROUPS
-from sim.population.people import FEMALE, MARRIED
+from sim.population.people import FEMALE, MARRIED, People
+from sim.population.structure import expected_deaths_in_a_year
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,24 @@ class YearTally:
         }
         scale = {name: self.people_per_agent for name in COUNTS}
         return {"year": self.year, **{name: float(row[name] * scale.get(name, 1.0)) for name in INDICATORS}}
+
+
+# what a base population does not tell of the year before it: the sex of its births was not drawn, nor its migrants
+NOT_IN_THE_BASE_YEAR = ("births_male", "births_female", "srb", "net_migrants")
+
+
+def base_year_row(pop: People, year: int, births_scale: float, annual_q_by_sex: dict[int, np.ndarray],
+                  people_per_agent: float = 1.0) -> dict[str, float]:
+    """The indicators of the 12 months before the base date, counted as a yearly row is: the births of the
+    base population's histories in those months (`births_scale` raises them to the level the engines run at),
+    and the deaths the year's life tables give at its ages (expected). Rates are per person at the base date;
+    what the base does not tell (`NOT_IN_THE_BASE_YEAR`) is NaN."""
+    alive = pop.alive
+    end = snapshot(pop.age_months[alive] // 12, pop.sex[alive], pop.marital[alive])
+    tally = YearTally(year, end, people_per_agent)
+    mothers = alive & (pop.sex == FEMALE) & (pop.months_since_birth >= 0) & (pop.months_since_birth < 12)
+    count = int(mothers.sum())
+    tally.add_births((pop.age_months[mothers] - pop.months_since_birth[mothers]) // 12, pop.parity[mothers] - 1,
+                     np.zeros(count, bool), np.full(count, births_scale))
+    tally.deaths = expected_deaths_in_a_year(pop, annual_q_by_sex)
+    return {**tally.close(end), **{name: np.nan for name in NOT_IN_THE_BASE_YEAR}}

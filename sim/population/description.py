@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines.columnar import ColumnarModel
+from sim.engines.district import base_year_indicators
 from sim.indicators import CHILDBEARING_AGE_GROUPS
 from sim.population.histories import census_order_ratios
-from sim.population.structure import expected_deaths_in_a_year, population_summary
-from sim.population.synthesis import Synthesis, life_tables
+from sim.population.structure import population_summary
+from sim.population.synthesis import Synthesis
 from sim.scenario.schema import Scenario
 from sim.streams import replicate_seed, streams
 
@@ -41,14 +42,9 @@ def base_summary(scenario: Scenario, synthesis: Synthesis, seed: int) -> dict:
 
 
 def base_year_rates(scenario: Scenario, synthesis: Synthesis) -> dict[str, float]:
-    """Crude rates of the year before the base date, per mille: the scenario's births a year (the level every
-    engine runs at) and the deaths the life tables of that year give at the base population's ages."""
-    pop, p = synthesis.population, scenario.population
-    tables = life_tables(scenario, synthesis.base_date.year + 0.5)
-    deaths = expected_deaths_in_a_year(pop, {sex: table.qx for sex, table in tables.items()})
-    births = p.births_per_year * len(pop) / p.size
-    return {name: round(1000 * value / len(pop), 2)
-            for name, value in (("birth_rate", births), ("death_rate", deaths), ("natural_growth", births - deaths))}
+    """Crude rates of the year before the base date, per mille (`sim.engines.district.base_year_indicators`)."""
+    row = base_year_indicators(scenario, synthesis)
+    return {name: round(row[f"{name}_permille"], 2) for name in ("birth_rate", "death_rate", "natural_growth")}
 
 
 def later_births(scenario: Scenario, synthesis: Synthesis) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.indicators import BROAD_AGE_GROUPS, INDICATORS, PYRAMID_GROUPS
+from sim.indicators import INDICATORS, PYRAMID_GROUPS
 from sim.results.caps import Cap, caps_of, headline_outcomes
 from sim.results.summary import Summary
 from sim.scenario.distributions import central
@@ -22,13 +22,14 @@ from sim.scenario.schema import Scenario
 # the columns of each table (inputs: `replicate`, then each drawn input by its dotted name)
 TABLE_COLUMNS = {
     "replicates": ("replicate", "year", *INDICATORS),
+    "base_year": ("replicate", "year", *INDICATORS),
     "pyramids": ("replicate", "year", "sex", "age_group", "people"),
     "backlogs": ("replicate", "date", "regime", "residence", "order", "age_group", "released", "acting"),
     "uptake": ("replicate", "date", "regime", "months", "eligible", "conceived"),
 }
-TABLES = ("replicates", "inputs", "pyramids", "backlogs", "uptake")
+TABLES = ("replicates", "base_year", "inputs", "pyramids", "backlogs", "uptake")
 # each table's field in ReplicateResult and EnsembleResult
-TABLE_FIELDS = {"replicates": "yearly", "inputs": "inputs", "pyramids": "pyramids", "backlogs": "backlogs",
+TABLE_FIELDS = {"replicates": "yearly", "base_year": "base", "inputs": "inputs", "pyramids": "pyramids", "backlogs": "backlogs",
                 "uptake": "uptake"}
 
 
@@ -58,6 +59,7 @@ class ReplicateResult:
 
     number: int
     yearly: pd.DataFrame  # replicate, year, then the indicators (TABLE_COLUMNS["replicates"])
+    base: pd.DataFrame  # the same of the 12 months before the base date (`sim.engines.tally.base_year_row`)
     inputs: dict[str, float]  # the drawn value of each uncertain input, by dotted path
     pyramids: pd.DataFrame  # replicate, year (the base year, then each year's end), sex, age_group, people
     backlogs: pd.DataFrame  # replicate, then `Backlog.rows` of each relaxation of the rules in the run
@@ -66,7 +68,8 @@ class ReplicateResult:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """This replicate's rows of each of an ensemble's TABLES."""
-        return {"replicates": self.yearly, "inputs": pd.DataFrame([{"replicate": self.number, **self.inputs}]),
+        return {"replicates": self.yearly, "base_year": self.base,
+                "inputs": pd.DataFrame([{"replicate": self.number, **self.inputs}]),
                 "pyramids": self.pyramids, "backlogs": self.backlogs, "uptake": self.uptake}
 
 
@@ -99,6 +102,7 @@ class EnsembleResult:
     manifest: dict  # scenario file and hash, run identity, provenance (versions, git commit, times)
     summary: Summary
     yearly: pd.DataFrame  # replicates.csv: replicate, year, one column per indicator
+    base: pd.DataFrame  # base_year.csv: the same of the 12 months before the base date, what the run starts from
     inputs: pd.DataFrame  # replicate, each drawn input
     pyramids: pd.DataFrame
     backlogs: pd.DataFrame
@@ -124,6 +128,7 @@ class EnsembleResult:
 
     @property
     def base_year(self) -> int:
+        """The year the base population closes (its indicators are `base`'s)."""
         return int(self.yearly["year"].min()) - 1
 
     @property
@@ -131,11 +136,12 @@ class EnsembleResult:
         return int(self.yearly["year"].max())
 
     def indicator(self, name: str) -> pd.DataFrame:
-        """One indicator as replicate x year; the base year too where its pyramid tells it (population, ages)."""
+        """One indicator as replicate x year, from the base year where the base population tells it (all but
+        `sim.engines.tally.NOT_IN_THE_BASE_YEAR`)."""
         table = self.yearly.pivot(index="replicate", columns="year", values=name)
-        base = base_indicators(self.pyramids, self.base_year)
-        if name in base.columns:
-            table.insert(0, self.base_year, base[name])
+        base = self.base.set_index("replicate")[name]
+        if base.notna().all():
+            table.insert(0, self.base_year, base)
         return table
 
     def medians(self, indicators: list[str] | tuple[str, ...]) -> pd.DataFrame:
@@ -154,12 +160,3 @@ class EnsembleResult:
                               "run_id": self.manifest.get("run_id", "")})
         return dataset
 
-
-def base_indicators(pyramids: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Population and broad age shares of each replicate in `year`, from its pyramid (indexed by replicate)."""
-    rows = pyramids[pyramids["year"] == year]
-    by_age = rows.groupby(["replicate", "age_group"])["people"].sum().unstack("age_group")
-    total = by_age.sum(axis=1)
-    shares = {name: by_age.loc[:, (by_age.columns >= low) & (by_age.columns < (high or np.inf))].sum(axis=1) / total
-              for name, (low, high) in BROAD_AGE_GROUPS.items()}
-    return pd.DataFrame({"population_end": total, **shares})

@@ -5,8 +5,10 @@ A run folder:
     manifest.json       settings, run identity, provenance and status: "running" until the
                         tables below are written, then "complete"
     scenario.json       the resolved scenario (what a resumed run reads)
-    parts/r000042.json  one per finished replicate: yearly indicators, drawn inputs, pyramids, backlogs, uptake
+    parts/r000042.json  one per finished replicate: yearly indicators, the base year's, drawn inputs, pyramids,
+                        backlogs, uptake
     replicates.csv      replicate, year, one column per indicator         }
+    base_year.csv       the same of the 12 months before the base date    }
     inputs.csv          replicate, each drawn input                      }  written when the
     pyramids.csv        replicate, year, sex, age_group, people          }  run completes, each
     backlogs.csv        replicate, date, regime, residence, order,       }  also as .parquet with
@@ -54,7 +56,7 @@ BACKTEST_TABLE, BACKTEST_SUMMARY, BACKTEST_REPORT = "backtest.csv", "backtest.js
 RUNNING, COMPLETE = "running", "complete"
 _STRINGS = {"sex", "date", "regime", "residence", "order"}
 _INTEGERS = {"replicate", "year", "age_group", "months"}
-_PART_TABLES = ("yearly", "pyramids", "backlogs", "uptake")  # a part's tables (inputs are a dict)
+_PART_TABLES = ("yearly", "base", "pyramids", "backlogs", "uptake")  # a part's tables (inputs are a dict)
 _ROW_GROUP_REPLICATES = 100  # replicates per Parquet row group: few groups, and memory bounded by one
 
 
