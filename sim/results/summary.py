@@ -8,7 +8,7 @@
     variance_decomposition   null unless the design is nested (see `variance_decomposition`)
     input_redraws            draws of the inputs set aside as implausible (see `sim.simulation.run_replicate`)
 
-Every probability is a `Probability` {p, ci95, mcse}. "Exceeds" means strictly
+Every probability is a `Probability` {p, ci95, mcse, runs_exceeding, runs}. "Exceeds" means strictly
 above the limit. Quantiles use numpy's default (linear) interpolation; a value no
 replicate has (all NaN) is null.
 """
@@ -28,11 +28,14 @@ DESIGN_COLUMNS = ("replicate", "year")
 
 @dataclass(frozen=True)
 class Probability:
-    """A share of replicates, its Wilson 95% interval and its Monte Carlo standard error."""
+    """A share of replicates, its Wilson 95% interval and its Monte Carlo standard error, and the counts it is
+    (a planner reads "16 of 200 simulated futures" more surely than 8%)."""
 
     p: float
     ci95: tuple[float, float]
     mcse: float
+    runs_exceeding: int
+    runs: int
 
     @classmethod
     def of(cls, k: int, n: int) -> Probability:
@@ -41,18 +44,19 @@ class Probability:
         # which is where a cap that is clearly met or clearly broken puts us
         interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
         p = k / n
-        return cls(p, (float(interval.low), float(interval.high)), math.sqrt(p * (1 - p) / n))
+        return cls(p, (float(interval.low), float(interval.high)), math.sqrt(p * (1 - p) / n), k, n)
 
     @property
     def half_width(self) -> float:
         return (self.ci95[1] - self.ci95[0]) / 2
 
     def to_json(self) -> dict:
-        return {"p": self.p, "ci95": list(self.ci95), "mcse": self.mcse}
+        return {"p": self.p, "ci95": list(self.ci95), "mcse": self.mcse, "runs_exceeding": self.runs_exceeding,
+                "runs": self.runs}
 
     @classmethod
     def from_json(cls, data: dict) -> Probability:
-        return cls(data["p"], tuple(data["ci95"]), data["mcse"])
+        return cls(data["p"], tuple(data["ci95"]), data["mcse"], data["runs_exceeding"], data["runs"])
 
 
 @dataclass(frozen=True)
