@@ -1,75 +1,61 @@
-"""Partial rank correlation coefficients of the drawn inputs with a headline outcome."""
+"""The share of a headline outcome's variance each drawn input explains (first-order indices, RBD-FAST)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.results.sensitivity import prcc
+from sim.results.sensitivity import MIN_RUNS, no_effect_sd, variance_shares
 
-N = 400
-# under no relation, atanh(PRCC) is about normal with variance 1 / (n - 3 - inputs held fixed);
-# 4 standard deviations leave a chance of about 6e-5 to misjudge a coefficient
-Z = 4.0
+N = 200
+Z = 4.0  # standard deviations: a chance of about 6e-5 to misjudge one estimate
 
 
-@pytest.fixture(scope="module")
-def synthetic():
-    """Inputs with a rising, an irrelevant and a falling (all non-linear, monotone) effect on the outcome."""
+def _inputs(rng: np.random.Generator, names: tuple[str, ...], n: int = N) -> pd.DataFrame:
+    x = pd.DataFrame({name: rng.uniform(0, 1, n) for name in names})
+    return x.assign(replicate=np.arange(n))[["replicate", *names]]
+
+
+def _outcome(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, index=np.arange(len(values)), name="outcome")
+
+
+def test_an_outcome_of_one_input_ranks_it_first_with_most_of_the_variance():
     rng = np.random.default_rng(2016)
-    x = pd.DataFrame({name: rng.uniform(0, 1, N) for name in ("rising", "irrelevant", "falling")})
-    outcome = 3 * x["rising"] ** 2 - np.exp(2 * x["falling"]) + rng.normal(0, 0.5, N)
-    inputs = x.assign(replicate=np.arange(N))[["replicate", "rising", "irrelevant", "falling"]]
-    return inputs, pd.Series(outcome.to_numpy(), index=np.arange(N), name="outcome")
+    inputs = _inputs(rng, ("noise_a", "decisive", "noise_b", "noise_c", "noise_d"))
+    # a falling, non-linear effect and a little chance: S1 = Var(-exp(2x)) / (that + 0.3^2)
+    outcome = _outcome(-np.exp(2 * inputs["decisive"].to_numpy()) + rng.normal(0, 0.3, N))
+    explained = (np.exp(4) - 1) / 4 - ((np.exp(2) - 1) / 2) ** 2
+    expected = explained / (explained + 0.09)
+    shares = variance_shares(inputs, outcome)
+    assert shares.index[0] == "decisive" and not shares.loc["decisive", "rising"]
+    assert shares.loc["decisive", "share"] == pytest.approx(expected, abs=Z * no_effect_sd(N))
+    assert (shares["share"].iloc[1:].abs() < Z * no_effect_sd(N)).all()
 
 
-def _fisher_z(r: float, held_fixed: int) -> float:
-    return np.arctanh(r) * np.sqrt(N - 3 - held_fixed)
+def test_the_noise_floor_is_the_scatter_of_an_input_without_effect():
+    # 200 estimates of a share that is zero: their sd has a relative standard error of about 1 / sqrt(2 * 200);
+    # the formula itself is good to about 10%
+    rng = np.random.default_rng(7)
+    estimates = [variance_shares(_inputs(rng, ("none",)), _outcome(rng.normal(size=N)))["share"].iloc[0]
+                 for _ in range(200)]
+    assert np.mean(estimates) == pytest.approx(0, abs=Z * no_effect_sd(N) / np.sqrt(200))
+    assert np.std(estimates) == pytest.approx(no_effect_sd(N), rel=Z / np.sqrt(400) + 0.1)
 
 
-def test_prcc_finds_the_direction_of_each_input(synthetic):
-    result = prcc(*synthetic)
-    assert _fisher_z(result["rising"], 2) > Z
-    assert _fisher_z(result["falling"], 2) < -Z
-    assert abs(_fisher_z(result["irrelevant"], 2)) < Z
-    assert list(result.index)[-1] == "irrelevant"  # sorted by absolute value
-
-
-def test_prcc_equals_the_inverse_correlation_matrix_form(synthetic):
-    # the partial correlation of i and y given the rest is -P_iy / sqrt(P_ii P_yy), P the inverse correlation matrix
-    inputs, outcome = synthetic
-    ranks = inputs.drop(columns="replicate").assign(outcome=outcome.to_numpy()).rank()
-    precision = np.linalg.inv(ranks.corr().to_numpy())
-    y = precision.shape[0] - 1
-    expected = {name: -precision[i, y] / np.sqrt(precision[i, i] * precision[y, y])
-                for i, name in enumerate(ranks.columns[:-1])}
-    result = prcc(inputs, outcome)
-    for name, value in expected.items():
-        assert result[name] == pytest.approx(value, abs=1e-12)
-
-
-def test_prcc_is_unchanged_by_monotone_transforms(synthetic):
-    inputs, outcome = synthetic
-    transformed = inputs.assign(rising=np.exp(5 * inputs["rising"]), falling=inputs["falling"] ** 3)
-    pd.testing.assert_series_equal(prcc(transformed, np.exp(outcome)), prcc(inputs, outcome), rtol=0, atol=1e-12)
-
-
-def test_prcc_aligns_inputs_and_outcome_by_replicate(synthetic):
-    inputs, outcome = synthetic
-    shuffled = inputs.sample(frac=1, random_state=1)
-    pd.testing.assert_series_equal(prcc(shuffled, outcome), prcc(inputs, outcome), rtol=0, atol=1e-12)
+def test_shares_align_inputs_and_outcome_by_replicate_and_drop_constant_inputs():
+    rng = np.random.default_rng(3)
+    inputs = _inputs(rng, ("a", "b"))
+    outcome = _outcome(inputs["a"].to_numpy() + rng.normal(0, 0.2, N))
+    shares = variance_shares(inputs, outcome)
+    pd.testing.assert_frame_equal(variance_shares(inputs.sample(frac=1, random_state=1).assign(fixed=1.5), outcome),
+                                  shares)
     with pytest.raises(ValueError, match="same replicates"):
-        prcc(inputs.iloc[1:], outcome)
+        variance_shares(inputs.iloc[1:], outcome)
 
 
-def test_prcc_drops_constant_inputs(synthetic):
-    inputs, outcome = synthetic
-    result = prcc(inputs.assign(fixed=1.5), outcome)
-    assert "fixed" not in result.index
-    pd.testing.assert_series_equal(result, prcc(inputs, outcome), rtol=0, atol=1e-12)
-
-
-def test_prcc_refuses_too_few_replicates_or_a_constant_outcome(synthetic):
-    inputs, outcome = synthetic
-    with pytest.raises(ValueError, match="more than 4 replicates"):
-        prcc(inputs.iloc[:4], outcome.iloc[:4])
+def test_too_few_runs_or_a_constant_outcome_are_refused():
+    rng = np.random.default_rng(4)
+    few = _inputs(rng, ("a",), MIN_RUNS - 1)
+    with pytest.raises(ValueError, match=f"at least {MIN_RUNS} runs"):
+        variance_shares(few, _outcome(rng.normal(size=MIN_RUNS - 1)))
     with pytest.raises(ValueError, match="same in every replicate"):
-        prcc(inputs, outcome * 0)
+        variance_shares(_inputs(rng, ("a",)), _outcome(np.zeros(N)))
