@@ -1,5 +1,5 @@
-"""Plotting primitives for the reports: pages, fan charts, cap lines, histograms, answer boxes, tornado and
-dot-and-whisker charts.
+"""Plotting primitives for the reports: pages, fan charts, cap lines and marks, histograms, answer boxes, bars of
+variance shares and dot-and-whisker charts.
 
 Every figure is a bare `matplotlib.figure.Figure` on an Agg canvas, never pyplot,
 so building a report touches no global state and needs no display.
@@ -27,7 +27,6 @@ PLAN_COLOUR = "#404040"
 BODY_SIZE = 11
 FOOTER_HEIGHT = 0.05  # share of the page kept free for the footer
 SUBTITLE_CHARACTERS = 130  # a line of body text across an A4 landscape page
-LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5}  # keeps a label readable over bands
 
 
 def page(title: str, subtitle: str = "") -> Figure:
@@ -65,17 +64,21 @@ def fan(ax: Axes, table: pd.DataFrame, colour, label: str, bands: Sequence[float
         low, high = table.quantile((1 - width) / 2), table.quantile((1 + width) / 2)
         alpha = 0.18 + 0.5 * i / max(len(bands), 2)
         ax.fill_between(years, low, high, color=colour, alpha=alpha, linewidth=0,
-                        label=f"middle {width:.0%} of runs" if label_bands else None)
+                        label=f"middle {width:.0%} of futures" if label_bands else None)
     ax.plot(years, table.median(), color=colour, linewidth=2.2, marker="o", markersize=4, label=label)
     ax.set_xticks(years, [f"{year:.0f}" for year in years])
 
 
 def reference_line(ax: Axes, value: float, text: str, colour=CAP_COLOUR) -> None:
-    """A level to compare with (red: the plan's cap) as a dashed line, labelled at its right end, always shown."""
-    ax.axhline(value, color=colour, linestyle="--", linewidth=1.8)
-    ax.annotate(text, xy=(0.99, value), xycoords=("axes fraction", "data"), ha="right", va="bottom",
-                color=colour, fontsize=BODY_SIZE, weight="bold", xytext=(0, 4), textcoords="offset points",
-                bbox=LABEL_BOX)
+    """A level every year is compared with (red: a plan's cap) as a dashed line, named in the legend (where no
+    band can hide it), always shown."""
+    ax.axhline(value, color=colour, linestyle="--", linewidth=1.8, label=text)
+    include(ax, value)
+
+
+def cap_mark(ax: Axes, year: int, value: float, text: str) -> None:
+    """A cap that applies in one year only: a short red bar across that year, named in the legend."""
+    ax.hlines(value, year - 0.4, year + 0.4, color=CAP_COLOUR, linewidth=3.5, label=text, zorder=5)
     include(ax, value)
 
 
@@ -101,21 +104,25 @@ def percent_axis(ax: Axes, axis: str = "y", decimals: int | None = 0) -> None:
 
 
 def text_column(figure: Figure, left: float, top: float, width: float, heading: str, lines: Sequence[str],
-                warnings: Sequence[str] = ()) -> None:
-    """A heading and paragraphs (then warnings, in red) wrapped to `width` (share of the page), one below the other.
+                warnings: Sequence[str] = ()) -> float:
+    """A heading and paragraphs (then warnings, in red) wrapped to `width` (share of the page), one below the
+    other; returns where the next text may start.
 
     Lines are wrapped and stacked here rather than by matplotlib so that nothing overlaps and
     the page looks the same in every build."""
     size = BODY_SIZE - 1
     characters = int(width * figure.get_figwidth() * 72 / (0.55 * size))
     line_height = 1.45 * size / 72 / figure.get_figheight()
-    figure.text(left, top, heading, fontsize=BODY_SIZE + 2, weight="bold", va="top")
-    y = top - 2 * line_height
+    y = top
+    if heading:
+        figure.text(left, top, heading, fontsize=BODY_SIZE + 2, weight="bold", va="top")
+        y -= 2 * line_height
     for text, colour in [*((line, "black") for line in lines), *((line, CAP_COLOUR) for line in warnings)]:
         indent = len(text) - len(text.lstrip())
         wrapped = textwrap.fill(text.strip(), characters - indent, subsequent_indent="  " if indent else "")
         figure.text(left + indent * 0.004, y, wrapped, fontsize=size, va="top", color=colour, linespacing=1.45)
         y -= (wrapped.count("\n") + 1) * line_height + 0.3 * line_height
+    return y - line_height
 
 
 def note(ax: Axes, text: str) -> None:
@@ -125,15 +132,19 @@ def note(ax: Axes, text: str) -> None:
             color=PLAN_COLOUR)
 
 
-def tornado(ax: Axes, coefficients: pd.Series, labels: Sequence[str]) -> None:
-    """Horizontal bars of correlations in [-1, 1], the strongest at the top."""
-    positions = np.arange(len(coefficients))
-    bar_colours = [PALETTE[0] if value >= 0 else PALETTE[1] for value in coefficients]
-    ax.barh(positions, coefficients.to_numpy(), color=bar_colours, height=0.65)
+def share_bars(ax: Axes, shares: pd.DataFrame, labels: Sequence[str], floor: float, largest: float) -> None:
+    """Horizontal bars of variance shares (`sim.results.sensitivity.variance_shares`), the largest at the top,
+    blue where a higher input gives a higher outcome and orange where it gives a lower one; grey shading up to
+    `floor`, the shares the runs cannot tell from zero. The axis runs to `largest` (the same on every panel)."""
+    positions = np.arange(len(shares))
+    bar_colours = [PALETTE[0] if rising else PALETTE[1] for rising in shares["rising"]]
+    ax.barh(positions, shares["share"].to_numpy(), color=bar_colours, height=0.65, zorder=2)
+    ax.axvspan(-floor, floor, color="#DDDDDD", linewidth=0, zorder=1)
     ax.set_yticks(positions, labels)
-    ax.invert_yaxis()
+    ax.set_ylim(len(shares) - 0.5, -0.5)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlim(-1, 1)
+    ax.set_xlim(-floor, largest)
+    percent_axis(ax, "x")
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -172,20 +183,20 @@ def histogram_against(ax: Axes, values: pd.Series, limit: float) -> None:
 
 
 def _runs(selected: pd.Series) -> str:
-    return f"{selected.sum()} of {len(selected)} runs ({selected.mean():.0%})"
+    return f"{selected.sum()} of {len(selected)} futures ({selected.mean():.0%})"
 
 
-def answer_box(figure: Figure, left: float, heading: str, number: str, beside: str, sentence: str,
+def answer_box(figure: Figure, left: float, heading: str, number: str, colour, beside: str, sentence: str,
                aside: str) -> None:
-    """A framed answer in the page's upper half: its question, a large number with a note beside it, the
-    sentence that says it, and a related figure in grey."""
-    box = figure.add_axes((left, 0.58, 0.45, 0.32))
+    """A framed answer in the page's upper half: its question, a large number (in `colour`, which says how it
+    reads) with a note beside it, the sentence that says it, and a related figure in grey."""
+    box = figure.add_axes((left, 0.60, 0.45, 0.30))
     box.set_xticks([])
     box.set_yticks([])
     for spine in box.spines.values():
         spine.set_color("#BBBBBB")
-    box.text(0.04, 0.93, textwrap.fill(heading, 50), fontsize=BODY_SIZE + 2, weight="bold", va="top")
-    box.text(0.04, 0.70, number, fontsize=44, weight="bold", color=CAP_COLOUR, va="top")
-    box.text(0.42, 0.62, beside, fontsize=BODY_SIZE + 1, va="top")
-    box.text(0.04, 0.31, textwrap.fill(sentence, 68), fontsize=BODY_SIZE - 1, va="top")
-    box.text(0.04, 0.11, textwrap.fill(aside, 68), fontsize=BODY_SIZE - 1, va="top", color=PLAN_COLOUR)
+    box.text(0.04, 0.92, textwrap.fill(heading, 50), fontsize=BODY_SIZE + 2, weight="bold", va="top")
+    box.text(0.04, 0.70, number, fontsize=40 if len(number) < 5 else 30, weight="bold", color=colour, va="top")
+    box.text(0.50, 0.70, beside, fontsize=BODY_SIZE, va="top", linespacing=1.4)
+    box.text(0.04, 0.36, textwrap.fill(sentence, 68), fontsize=BODY_SIZE - 1, va="top")
+    box.text(0.04, 0.17, textwrap.fill(aside, 68), fontsize=BODY_SIZE - 1, va="top", color=PLAN_COLOUR)

@@ -10,15 +10,20 @@ import datetime as dt
 import math
 
 import pandas as pd
-from pydantic import BaseModel
 
 from sim.results.runs import EnsembleResult, people_per_agent
 from sim.results.summary import CapSummary, Probability, Summary
-from sim.scenario.distributions import BaseDistribution, Beta, Fixed, LogNormal, Normal, Triangular, Uniform
+from sim.scenario.distributions import BaseDistribution, Beta, Fixed, LogNormal, Normal, Triangular, Uniform, central
+from sim.scenario.inputs import taken_from_posterior
+from sim.scenario.loading import shown_path
 from sim.scenario.schema import Regime, Scenario
 
 AGE_TITLES = {"share_0_14": "Children (aged 0-14)", "share_15_64": "Working age (15-64)",
               "share_65plus": "Older people (65 and over)"}
+CHANCE_COLOURS = ("#009E73", "#E69F00", "#C00000")  # under 10%, 10% to 50%, 50% or more (Okabe-Ito and the cap's red)
+SHORT_OUTCOME_WORDS = {"population": "population {year}", "natural_growth": "growth {years[0]}-{years[1]}"}
+MOVER_SHARE = 0.05  # an input that explains this share of a headline outcome's spread is named on page one
+MOVERS_SHOWN = 5  # as many as page one has room for; every input is on the inputs page
 BIRTH_ORDERS = {"births_order1": "first child", "births_order2": "second child",
                 "births_order3plus": "third or later child"}
 REGIME_WORDS = {
@@ -37,14 +42,31 @@ def percent(p: float) -> str:
     return f"{p:.0%}"
 
 
+def chance_number(probability: Probability) -> str:
+    """A chance as a share of the simulated futures, in whole percent; where that would read 0% or 100%, the
+    bound one future in so many can resolve ("under 1%" of 200 futures, "under 5%" of 20)."""
+    p, runs = probability.p, probability.runs
+    resolution = math.ceil(100 / runs)
+    if probability.runs_exceeding == 0:
+        return f"under {resolution}%"
+    if probability.runs_exceeding == runs:
+        return f"over {100 - resolution}%"
+    return f"{p:.1%}" if p < 0.005 or p > 0.995 else percent(p)
+
+
+def futures(probability: Probability) -> str:
+    """The runs behind a chance, as a planner counts them: '16 of 200 simulated futures'."""
+    return f"{probability.runs_exceeding} of {probability.runs} simulated futures"
+
+
 def interval(probability: Probability) -> str:
     low, high = probability.ci95
     return f"{percent(low)} to {percent(high)}"
 
 
 def chance(probability: Probability) -> str:
-    """A chance with its 95% interval, e.g. '12% (5% to 26%)'."""
-    return f"{percent(probability.p)} ({interval(probability)})"
+    """A chance with its 95% interval, e.g. '12% (5% to 26%)', 'under 1% (0% to 2%)'."""
+    return f"{chance_number(probability)} ({interval(probability)})"
 
 
 def points(difference: float) -> str:
@@ -64,26 +86,27 @@ def age_group_label(low: int, last: bool) -> str:
 # ---------------------------------------------------------------- the caps
 
 
-def _percent_with_interval(probability: Probability, replicates: int) -> str:
-    low, high = probability.ci95
-    return f"{probability.p:.0%} (95% CI {low:.0%}-{high:.0%}, {replicates} replicates)"
+def _in_futures(probability: Probability) -> str:
+    return (f"{chance_number(probability)} ({futures(probability)}; 95% interval {interval(probability)}, "
+            "simulation error only)")
 
 
-def _population_sentence(cap: CapSummary, replicates: int) -> str:
-    return (f"Chance that the population exceeds {cap.limit:,} at the end of {cap.year}: "
-            f"{_percent_with_interval(cap.p_exceed_final, replicates)}.")
+def _population_sentence(cap: CapSummary) -> str:
+    return (f"Chance that the population exceeds {cap.limit:,} at the end of {cap.year}, the plan's cap: "
+            f"{_in_futures(cap.p_exceed_final)}.")
 
 
-def _growth_sentence(cap: CapSummary, replicates: int) -> str:
+def _growth_sentence(cap: CapSummary) -> str:
     first, last = cap.years
-    return (f"Chance that natural growth averages above {cap.limit_permille:g} per mille over {first}-{last}: "
-            f"{_percent_with_interval(cap.p_exceed_mean, replicates)}.")
+    return (f"Chance that natural growth averages above {cap.limit_permille:g} per mille a year over {first}-{last}, "
+            f"the plan's cap: {_in_futures(cap.p_exceed_mean)}.")
 
 
 def _population_words(cap: CapSummary) -> dict[str, str]:
     return {"p_exceed_final": f"Population above {cap.limit:,} at the end of {cap.year}",
             "p_exceed_any_year": f"Above the cap in any year up to {cap.year}",
-            "population_final": f"the population at the end of {cap.year}"}
+            "population_final": f"the population at the end of {cap.year}",
+            "capped": f"The plan caps the population at the end of {cap.year}; the years before are context."}
 
 
 def _growth_words(cap: CapSummary) -> dict[str, str]:
@@ -91,7 +114,9 @@ def _growth_words(cap: CapSummary) -> dict[str, str]:
     return {"p_exceed_mean": f"Natural growth averaging above {cap.limit_permille:g} per mille a year over "
                              f"{first}-{last}",
             "p_exceed_any_year": f"Above {cap.limit_permille:g} per mille in any single year",
-            "natural_growth_mean": f"average natural growth {first}-{last}"}
+            "natural_growth_mean": f"average natural growth {first}-{last}",
+            "capped": f"The plan caps the {first}-{last} average: a single year above {cap.limit_permille:g} does "
+                      "not break it."}
 
 
 # by the cap's name in the scenario's targets (`sim.results.caps.CAP_KINDS`)
@@ -99,14 +124,14 @@ HEADLINE_SENTENCES = {"population": _population_sentence, "natural_growth": _gro
 CAP_WORDS = {"population": _population_words, "natural_growth": _growth_words}
 
 
-def headline_sentence(name: str, cap: CapSummary, replicates: int) -> str:
-    """The chance of breaking the cap `name` the way a planner asks first, with its interval."""
-    return HEADLINE_SENTENCES[name](cap, replicates)
+def headline_sentence(name: str, cap: CapSummary) -> str:
+    """The chance of breaking the cap `name` the way a planner asks first: in the futures, with its interval."""
+    return HEADLINE_SENTENCES[name](cap)
 
 
 def headline_sentences(summary: Summary) -> list[str]:
     """The sentences a planner reads first: the chance of breaking each cap."""
-    return [headline_sentence(name, cap, summary.replicates) for name, cap in summary.caps.items()]
+    return [headline_sentence(name, cap) for name, cap in summary.caps.items()]
 
 
 def cap_words(name: str, cap: CapSummary) -> dict[str, str]:
@@ -133,6 +158,26 @@ def start_words(run: EnsembleResult) -> str:
     return f"end of {base.year}" if (base.month, base.day) == (12, 31) else base.strftime("%-d %B %Y")
 
 
+def chance_colour(p: float) -> str:
+    """How a chance of breaking a cap reads at a glance: green under 10%, orange to 50%, red from 50%."""
+    return CHANCE_COLOURS[0] if p < 0.1 else CHANCE_COLOURS[1] if p < 0.5 else CHANCE_COLOURS[2]
+
+
+def base_year_words(run: EnsembleResult) -> str:
+    """What a series' first point is: the base year, as the base population the run starts from tells it."""
+    return (f"{run.base_year}: the base population's year (its histories' births at the scenario's level, deaths "
+            "expected from the life table)")
+
+
+def size_spread_note(run: EnsembleResult) -> str:
+    """Why the base year's population has a spread, when it has one."""
+    size = run.scenario.population.size
+    if not isinstance(size, BaseDistribution) or run.settings.central_inputs:
+        return ""
+    return (f"; it has a spread because the base population is itself uncertain: each future draws it, "
+            f"{describe(size)}")
+
+
 def cap_text(run: EnsembleResult) -> str:
     """The label of the population cap's line on a chart."""
     cap = run.summary.population
@@ -153,6 +198,57 @@ def rescaling_note(run: EnsembleResult) -> str:
 
 def _words(name: str) -> str:
     return name.replace("_", " ")
+
+
+# what each input a shipped scenario draws is, in the scenario's terms; `*` stands for a row of a cohort table,
+# `{cohort}` for its birth years
+INPUT_WORDS = {
+    "population.size": "people at the start",
+    "population.births_per_year": "births in the year before the start",
+    "population.urban_share": "share with urban hukou",
+    "population.only_child_share.*.urban": "urban people born {cohort} who are only children",
+    "population.only_child_share.*.rural": "rural people born {cohort} who are only children",
+    "population.family_formation_delay_years": "marriage and births later than the 2010 census pattern (years)",
+    "fertility.trend_per_year.first": "yearly change in first-birth rates",
+    "fertility.trend_per_year.second": "yearly change in second-birth rates",
+    "fertility.trend_per_year.third_plus": "yearly change in third-birth rates",
+    "mortality.e0_gain_years_per_year": "yearly gain in life expectancy (years)",
+    "mortality.e0_offset_years": "life expectancy above the national table (years)",
+    "migration.net_migrants_per_year": "net migrants a year (in minus out)",
+    "sex_ratio_at_birth.first": "boys per 100 girls at first births",
+    "sex_ratio_at_birth.second": "boys per 100 girls at second births",
+    "sex_ratio_at_birth.third_plus": "boys per 100 girls at third births",
+    "policy.penalty_deterrence": "out-of-policy births a fully collected fee deters",
+    "policy.penalty_collection_rate": "share of out-of-policy fees collected",
+    "behaviour.second_child_intention.urban": "urban mothers who want a second child",
+    "behaviour.second_child_intention.rural": "rural mothers who want a second child",
+    "behaviour.third_child_intention.urban": "urban mothers wanting a second who want a third",
+    "behaviour.third_child_intention.rural": "rural mothers wanting a second who want a third",
+    "behaviour.catch_up.hazard_multiplier": "how much faster the held-back conceive once allowed",
+    "behaviour.catch_up.window_months": "how long that catch-up lasts (months)",
+    "behaviour.catch_up.min_months_since_birth": "months since the last birth to count as held back",
+    "behaviour.catch_up.acting_share": "share of the held-back who act once allowed",
+    "behaviour.compliance": "couples who keep to the rules",
+}
+
+
+def plain_input_words(dotted: str, scenario: Scenario) -> str:
+    """What a drawn input is, in plain words (`INPUT_WORDS`); an input without them, by `input_label`."""
+    parts = dotted.split(".")
+    rows = [int(part) for part in parts if part.isdigit()]
+    words = INPUT_WORDS.get(".".join("*" if part.isdigit() else part for part in parts))
+    if words is None:
+        return input_label(dotted, scenario)
+    return words.format(cohort=_cohort(scenario, parts[:parts.index(str(rows[0]))], rows[0]) if rows else "")
+
+
+def _cohort(scenario: Scenario, table_path: list[str], row: int) -> str:
+    """The birth years of row `row` of a cohort table: after the previous row's `born_until`, up to its own."""
+    table = scenario
+    for part in table_path:
+        table = getattr(table, part)
+    until = table[row].born_until
+    return f"{table[row - 1].born_until + 1}-{until}" if row else f"by {until}"
 
 
 def input_label(dotted: str, scenario: Scenario) -> str:
@@ -186,28 +282,6 @@ def describe(value: float | BaseDistribution) -> str:
     return _number(value)
 
 
-def _leaves(model: BaseModel, prefix: str = "") -> list[tuple[str, float | BaseDistribution]]:
-    """Every number or distribution in a scenario section, by dotted path."""
-    leaves = []
-    for name in type(model).model_fields:
-        value, path = getattr(model, name), f"{prefix}{name}"
-        if isinstance(value, (int, float, BaseDistribution)) and not isinstance(value, bool):
-            leaves.append((path, value))
-        elif isinstance(value, BaseModel):
-            leaves.extend(_leaves(value, f"{path}."))
-    return leaves
-
-
-def _grouped(leaves: list[tuple[str, float | BaseDistribution]]) -> list[str]:
-    """One line per group of inputs that share a parent (urban and rural side by side)."""
-    groups: dict[str, list[str]] = {}
-    for path, value in leaves:
-        parent, _, name = path.rpartition(".")
-        groups.setdefault(parent or name, []).append(f"{_words(name)} {describe(value)}" if parent
-                                                     else describe(value))
-    return [f"{_words(parent)}: {'; '.join(values)}" for parent, values in groups.items()]
-
-
 def population_noun(scenario: Scenario) -> str:
     return "registered (hukou) population" if scenario.population.concept == "registered" else "resident population"
 
@@ -216,21 +290,88 @@ def population_noun(scenario: Scenario) -> str:
 
 
 def assumptions(run: EnsembleResult) -> list[str]:
-    """What was assumed: the rules in force from the base year, the population counted, the behaviour."""
+    """What was assumed that moves the answer: the rules in force from the base year, the population counted
+    and its size, migration, and where the behaviour comes from."""
     scenario = run.scenario
+    lines = [f"Policy: {_timeline(scenario)}.",
+             f"Population counted: the {population_noun(scenario)}; at the start ({start_words(run)}) "
+             f"{describe(scenario.population.size)} people.", *_derived_from_caps(run),
+             f"Net migration: {describe(scenario.migration.net_migrants_per_year)} people a year."]
+    fitted = taken_from_posterior(scenario) if scenario.inputs_from else []
+    if fitted:
+        lines.append(f"Behaviour fitted to what was known by 2015: {len(fitted)} inputs drawn jointly from "
+                     f"{shown_path(scenario.inputs_from.posterior_file)}.")
+    return lines
+
+
+def _timeline(scenario: Scenario) -> str:
     base = scenario.period.start - dt.timedelta(days=1)
     in_force = max(day for day in scenario.policy.timeline if day <= base)  # the earlier rules are history
-    timeline = "; ".join(f"from {day.isoformat()} {REGIME_WORDS[regime]}"
-                         for day, regime in sorted(scenario.policy.timeline.items()) if day >= in_force)
-    return [
-        f"Policy: {timeline}.",
-        f"Population counted: the {population_noun(scenario)}; at the start ({start_words(run)}) "
-        f"{describe(scenario.population.size)} people.",
-        "Behaviour (shares of women or couples, unless a unit is named; a range or ± means the value is "
-        + ("uncertain, held at its central value in this run):" if run.settings.central_inputs
-           else "uncertain and drawn anew for each run):"),
-        *(f"  - {line}" for line in _grouped(_leaves(scenario.behaviour))),
-    ]
+    return "; ".join(f"from {day.isoformat()} {REGIME_WORDS[regime]}"
+                     for day, regime in sorted(scenario.policy.timeline.items()) if day >= in_force)
+
+
+def _derived_from_caps(run: EnsembleResult) -> list[str]:
+    """A warning where the base size's most likely value is the population cap brought back at the growth cap:
+    a figure derived from the plan's targets, not a count, which a planner who knows the count should replace."""
+    caps, size = run.summary.caps, run.scenario.population.size
+    if not {"population", "natural_growth"} <= set(caps):
+        return []
+    years = caps["population"].year - run.base_year
+    growth = 1 + caps["natural_growth"].limit_permille / 1000
+    derived = caps["population"].limit / growth ** years
+    likely = size.mode if isinstance(size, Triangular) else central(size)
+    if abs(likely - derived) > 0.001 * derived:
+        return []
+    return [f"  {_number(likely)} is not a count but the cap brought back {years} years at the growth cap "
+            f"({caps['population'].limit:,} / {growth:g}^{years}): the plan gives no {run.base_year} population. "
+            "Enter the real figure as population.size if you know it."]
+
+
+def movers(run: EnsembleResult, drivers: dict[str, pd.DataFrame]) -> list[str]:
+    """The inputs that explain at least `MOVER_SHARE` of a headline outcome's spread, largest first, with their
+    range (`drivers`: each headline outcome's `variance_shares`, where the runs can tell them)."""
+    if not drivers:
+        return ["Too few futures, or no drawn inputs, to tell which inputs move the answer."]
+    words = short_outcome_words(run)
+    found: dict[str, list[str]] = {}
+    for outcome, shares in drivers.items():
+        for name, share in shares["share"].items():
+            if share >= MOVER_SHARE:
+                found.setdefault(name, []).append(f"{percent(share)} of {words[outcome]}")
+    ordered = sorted(found, key=lambda name: -max(shares["share"].get(name, 0) for shares in drivers.values()))
+    return ["Share of the spread across the futures each input explains alone:",
+            *(f"  - {plain_input_words(name, run.scenario)}, {input_range(run, name)}: "
+              f"{', '.join(found[name])}" for name in ordered[:MOVERS_SHOWN])]
+
+
+def short_outcome_words(run: EnsembleResult) -> dict[str, str]:
+    """Each cap's headline outcome in a few words, by its column of `EnsembleResult.outcomes`."""
+    return {cap.headline.outcome: SHORT_OUTCOME_WORDS[cap.name].format(**run.summary.caps[cap.name].section)
+            for cap in run.caps}
+
+
+def input_range(run: EnsembleResult, name: str) -> str:
+    """The range a drawn input took: the scenario's distribution, or for an input fitted to the record
+    (`inputs_from`) the posterior's, as the futures drew it."""
+    scenario = run.scenario
+    if scenario.inputs_from is None or name not in taken_from_posterior(scenario):
+        return describe(value_at(scenario, name))
+    drawn = run.inputs[name]
+    return (f"fitted, {_significant(drawn.median())} (90% of futures {_significant(drawn.quantile(0.05))} to "
+            f"{_significant(drawn.quantile(0.95))})")
+
+
+def _significant(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2g}"
+
+
+def value_at(scenario: Scenario, dotted: str) -> float | BaseDistribution:
+    """The number or distribution at a dotted path of the scenario (a row of a list by its index)."""
+    node = scenario
+    for part in dotted.split("."):
+        node = node[int(part)] if part.isdigit() else getattr(node, part)
+    return node
 
 
 def how_run(run: EnsembleResult) -> list[str]:
