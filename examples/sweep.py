@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     result = sim.compare(ROOT / "experiments" / "acting_share_sweep.yaml", args.replicates,
                          population_size=args.population_size, jobs=args.jobs)
     swept = result.description["sweep"]["inputs"][0]
-    columns = [swept, "p_population_final", "diff_p_population_final", "p_growth_mean", "births_2016_2020_median"]
+    columns = [swept, "population.p_exceed_final", "population.p_exceed_final_diff", "natural_growth.p_exceed_mean",
+               "births_2016_2020_median"]
     print(result.table[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     for probability, value in result.description["sweep"]["crossing_50"].items():
         where = "never, in the values swept" if value is None else f"at {value:.2f}"

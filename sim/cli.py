@@ -36,12 +36,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"erhai: {exc}" if not exc.problems else str(exc), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        command = getattr(args, "command", None)
-        resume = f"; finished replicates are saved: continue with erhai run --resume {args.out or args.resume}" \
-            if command is _run else "; finished generations are saved: continue with the same command and " \
-            "--resume" if command is _calibrate else ""
-        print(f"erhai: interrupted{resume}", file=sys.stderr)
+        print(f"erhai: interrupted{_how_to_continue(args)}", file=sys.stderr)
         return 130
+
+
+def _how_to_continue(args) -> str:
+    command = getattr(args, "command", None)
+    if command in (_run, _compare):
+        return (f"; finished replicates are saved: continue with erhai {'run' if command is _run else 'compare'} "
+                f"--resume {args.out or args.resume}")
+    return "; finished generations are saved: continue with the same command and --resume" \
+        if command is _calibrate else ""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,13 +126,18 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="run an experiment's variants with paired random numbers and compare them",
         description="Runs each variant of the experiment FILE as an ensemble under DIR/variants/ (same seed, so "
-                    "replicates are paired) and writes DIR/comparison.csv and experiment.json. Rerunning the same "
-                    "command continues an interrupted experiment.")
-    compare.add_argument("file", type=Path, metavar="FILE", help="experiment file (experiments/*.yaml)")
-    compare.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the results")
-    compare.add_argument("--replicates", type=_positive_int, metavar="N", help="per variant (default: the file's)")
-    compare.add_argument("--seed", type=_seed, help="ensemble seed (default: the file's)")
-    compare.add_argument("--population-size", type=_positive_int, metavar="N", help=QUICK_RUN_HELP)
+                    "replicates are paired) and writes DIR/comparison.csv, summary.json, experiment.json and "
+                    "comparison.pdf. A stopped experiment continues with --resume DIR (or the same command).")
+    compare.add_argument("file", type=Path, nargs="?", metavar="FILE",
+                         help="experiment file (experiments/*.yaml; not with --resume)")
+    where = compare.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="DIR", help="folder for the results")
+    where.add_argument("--resume", type=Path, metavar="DIR",
+                       help="continue the stopped experiment in DIR (variants and settings come from DIR)")
+    settings = compare.add_argument_group("settings (saved in DIR; they decide the results)")
+    settings.add_argument("--replicates", type=_positive_int, metavar="N", help="per variant (default: the file's)")
+    settings.add_argument("--seed", type=_seed, help="ensemble seed (default: the file's)")
+    settings.add_argument("--population-size", type=_positive_int, metavar="N", help=QUICK_RUN_HELP)
     _execution_options(compare)
     compare.set_defaults(command=_compare)
 
@@ -418,32 +428,34 @@ def _execution(args):
 
 
 def _compare(args) -> None:
-    from sim.comparison import compare
+    from sim.comparison import compare, resume
     from sim.report import write_comparison_report
+    from sim.report.comparison import summary_lines
     from sim.results.storage import ExperimentDirectory
 
     execution = _execution(args)
     _stop_on_sigterm()
-    result = compare(args.file, args.replicates, args.seed, population_size=args.population_size, out=args.out,
-                     jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
-                     quiet=execution.quiet)
-    report = write_comparison_report(result, ExperimentDirectory(args.out).report_path)
-    table, description = result.table, result.description
-    swept = description["sweep"]["inputs"] if description["sweep"] else []
-    headline = [cap.headline.column for cap in next(iter(result.variants.values())).caps]
-    shown = ["label", *swept, *headline, *(f"diff_{name}" for name in headline),
-             *(column for column in table.columns if column.endswith("_median"))]
-    print(f"{description['name']}: {len(table)} variants, {description['replicates']} paired replicates each, "
-          f"seed {description['seed']}")
-    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"))
-    print(f"wrote {args.out} (the report: {report})")
+    if args.resume:
+        _check_resume(args)
+        result = resume(args.resume, execution)
+    elif args.file is None:
+        raise UserError("erhai compare: give an experiment FILE (or --resume DIR)")
+    else:
+        result = compare(args.file, args.replicates, args.seed, population_size=args.population_size, out=args.out,
+                         jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
+                         quiet=execution.quiet)
+    report = write_comparison_report(result, ExperimentDirectory(result.path).report_path)
+    print("\n".join(summary_lines(result)))
+    print(f"wrote {result.path}: comparison.csv (one row per variant), summary.json and the report {report}")
 
 
 def _check_resume(args) -> None:
-    given = [f"--{name.replace('_', '-')}" for name in _SETTINGS_OPTIONS if getattr(args, name) not in (None, False)]
+    given = [f"--{name.replace('_', '-')}" for name in _SETTINGS_OPTIONS
+             if getattr(args, name, None) not in (None, False)]
     given += ["FILE"] if args.file else []
     if given:
-        raise UserError(f"--resume takes its scenario and settings from {args.resume}; drop {', '.join(given)}")
+        what = "scenario" if args.command is _run else "experiment"
+        raise UserError(f"--resume takes its {what} and settings from {args.resume}; drop {', '.join(given)}")
 
 
 def _ensemble(args, execution):

@@ -92,16 +92,22 @@ class Ensemble:
         return directory.manifest()["status"]
 
     def run(self, out: str | Path | None = None) -> EnsembleResult:
-        scenario_json = self.scenario.model_dump_json()  # once: for the workers, the hash and the folder
         if out is None:
+            scenario_json = self.scenario.model_dump_json()  # once: for the workers and the hash
             store = MemoryStore(scenario_json, self.settings, _manifest(scenario_json, self.settings, self.source))
             run_ensemble(store, self.execution)
             return store.result()
-        directory = RunDirectory(Path(out))
-        prepare(directory, scenario_json, self.settings, self.source)
+        directory = self.start(out)
         if not directory.complete:
             run_ensemble(directory, self.execution)
         return directory.result()
+
+    def start(self, out: str | Path) -> RunDirectory:
+        """The run folder `out` for this ensemble, created if new, without running anything (`resume` runs it);
+        a UserError if it holds another run."""
+        directory = RunDirectory(Path(out))
+        prepare(directory, self.scenario.model_dump_json(), self.settings, self.source)
+        return directory
 
 
 def resume(out: str | Path, execution: Execution = Execution()) -> EnsembleResult:

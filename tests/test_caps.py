@@ -25,7 +25,9 @@ def test_the_targets_decide_the_caps():
     assert population.limit == 920000 and population.section == {"limit": 920000, "year": 2020}
     assert growth.limit == 8.5 and growth.section == {"limit_permille": 8.5, "years": [2016, 2020]}
     assert [m.key for m in population.measures] == ["p_exceed_final", "p_exceed_any_year"]
-    assert population.headline.column == "p_population_final" and growth.headline.column == "p_growth_mean"
+    # comparison.csv names each probability as summary.json does below caps
+    assert population.headline.column == "population.p_exceed_final"
+    assert growth.headline.column == "natural_growth.p_exceed_mean"
 
 
 def test_headline_outcomes_take_the_cap_windows():
@@ -53,6 +55,7 @@ def test_exceeding_is_strictly_above_the_limit():
     outcomes = pd.DataFrame({"population_final": [99, 100, 101], "population_max": [100, 101, 101],
                              "natural_growth_mean": [8.5, 8.6, 8.4], "natural_growth_max": [8.5, 9, 9]})
     flags = exceeding(outcomes, caps_of(targets(2020, (2016, 2020))))
-    assert flags.to_dict("list") == {"p_population_final": [False, False, True],
-                                     "p_population_any_year": [False, True, True],
-                                     "p_growth_mean": [False, True, False], "p_growth_any_year": [False, True, True]}
+    assert flags.to_dict("list") == {"population.p_exceed_final": [False, False, True],
+                                     "population.p_exceed_any_year": [False, True, True],
+                                     "natural_growth.p_exceed_mean": [False, True, False],
+                                     "natural_growth.p_exceed_any_year": [False, True, True]}

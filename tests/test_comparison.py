@@ -137,17 +137,55 @@ sweep:
 def test_compare_writes_the_table_and_the_description(sweep):
     table = pd.read_csv(sweep / "comparison.csv")
     assert list(table.variant) == ["v00", "v01"] and list(table["behaviour.catch_up.acting_share"]) == [0.2, 0.8]
-    for name in ("p_population_final", "p_growth_mean"):
-        assert table.loc[0, f"diff_{name}"] == 0
+    assert list(table.replicates) == [4, 4] and list(table.population_size) == [3000, 3000]
+    assert list(table["population.limit"]) == [920000] * 2 and list(table["population.year"]) == [2020] * 2
+    assert list(table["natural_growth.limit_permille"]) == [8.5] * 2
+    assert list(table["natural_growth.years"]) == ["2016-2020"] * 2
+    for name in ("population.p_exceed_final", "population.p_exceed_any_year", "natural_growth.p_exceed_mean",
+                 "natural_growth.p_exceed_any_year"):
         assert (table[f"{name}_low"] <= table[name]).all() and (table[name] <= table[f"{name}_high"]).all()
-        difference = table.loc[1, f"diff_{name}"]  # against the first variant, replicate by replicate
-        assert difference == pytest.approx(table.loc[1, name] - table.loc[0, name])
-        assert table.loc[1, f"diff_{name}_low"] <= difference <= table.loc[1, f"diff_{name}_high"]
+        diff = f"{name}_diff"
+        assert table.loc[0, [diff, f"{diff}_low", f"{diff}_high"]].isna().all()  # the reference's own row
+        difference = table.loc[1, diff]  # against the first variant, replicate by replicate
+        assert difference == pytest.approx(table.loc[1, name] - table.loc[0, name], abs=1e-4)
+        assert table.loc[1, f"{diff}_low"] <= difference <= table.loc[1, f"{diff}_high"]
     description = json.loads((sweep / "experiment.json").read_text())
     assert description["kind"] == "sweep" and description["sweep"]["inputs"] == ["behaviour.catch_up.acting_share"]
     assert description["sweep"]["labels"] == ["acting share"]
+    assert description["status"] == "complete" and description["population_size"] == 3000
     assert [v["directory"] for v in description["variants"]] == ["variants/v00", "variants/v01"]
     assert (sweep / "comparison.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_table_is_rounded_with_blank_differences_on_the_first_row(sweep):
+    lines = (sweep / "comparison.csv").read_text().splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    assert all(first[header.index(column)] == "" for column in header if "_diff" in column)
+    # probabilities to 4 decimals, per mille to 2, people and births whole
+    table = pd.read_csv(sweep / "comparison.csv")
+    probabilities = table[[column for column in table if ".p_exceed_" in column]]
+    assert probabilities.notna().sum().sum() == 4 * 3 * 2 + 4 * 3  # every difference given but the reference's
+    scaled = probabilities.fillna(0) * 10_000
+    assert (scaled.round() == scaled.round(6)).all(axis=None)
+    for column, decimals in (("population_final_median", 0), ("births_2016_2020_median", 0),
+                             ("natural_growth_mean_median", 2)):
+        assert (table[column] == table[column].round(decimals)).all(), column
+
+
+def test_the_experiment_summary_names_what_each_variant_summary_names(sweep):
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert {key: summary[key] for key in ("name", "seed", "replicates", "population_size", "reference")} == \
+        {"name": "backlog sweep", "seed": 3, "replicates": 4, "population_size": 3000, "reference": "v00"}
+    table = pd.read_csv(sweep / "comparison.csv")
+    first, second = summary["variants"]
+    for variant in summary["variants"]:
+        own = json.loads((sweep / "variants" / variant["name"] / "summary.json").read_text())
+        assert variant["caps"] == own["caps"]
+    assert first["differences"] is None
+    difference = second["differences"]["population"]["p_exceed_any_year"]
+    assert [difference["difference"], *difference["ci95"]] == pytest.approx(
+        list(table.loc[1, ["population.p_exceed_any_year_diff", "population.p_exceed_any_year_diff_low",
+                           "population.p_exceed_any_year_diff_high"]]), abs=5e-5)
 
 
 def test_sweep_variants_share_every_other_draw(sweep):
@@ -171,3 +209,65 @@ def test_rerunning_compare_reuses_the_finished_variants(sweep, capsys):
     other_seed = [option if option != "3" else "4" for option in SMALL]
     assert main(["compare", str(file), "--out", str(sweep), *other_seed]) == 2
     assert "choose another --out" in capsys.readouterr().err
+
+
+def test_a_stopped_experiment_resumes_to_the_files_of_one_never_stopped(sweep, tmp_path, monkeypatch, capsys):
+    """Stopped in the second variant (as Ctrl-C stops it), then continued with --resume from the folder alone."""
+    import sim.ensemble
+
+    out, calls, replicate_of = tmp_path / "stopped", [], sim.ensemble.replicate_of
+
+    def stop_at_the_sixth(*args):
+        calls.append(args)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return replicate_of(*args)
+
+    monkeypatch.setattr(sim.ensemble, "replicate_of", stop_at_the_sixth)
+    assert main(["compare", str(sweep.parent / "sweep.yaml"), "--out", str(out), *SMALL]) == 130
+    assert f"continue with erhai compare --resume {out}" in capsys.readouterr().err
+    assert not (out / "comparison.csv").exists()
+    assert main(["report", str(out)]) == 2
+    assert f"not complete; finish it with erhai compare --resume {out}" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["compare", "--resume", str(out), "--jobs", "1", "--quiet"]) == 0
+    for name in ("comparison.csv", "summary.json"):
+        assert (out / name).read_bytes() == (sweep / name).read_bytes(), name
+    assert "Population above 920,000 at the end of 2020:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--seed", "4"], "--resume takes its experiment and settings from"),
+    (["FILE"], "drop FILE"),
+])
+def test_resume_takes_its_settings_from_the_folder(sweep, options, message, capsys):
+    options = [str(sweep.parent / "sweep.yaml") if option == "FILE" else option for option in options]
+    assert main(["compare", "--resume", str(sweep), *options, "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+def test_resume_refuses_a_folder_without_an_experiment(tmp_path, capsys):
+    assert main(["compare", "--resume", str(tmp_path), "--quiet"]) == 2
+    assert "no experiment.json; not a folder written by erhai compare" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_refuses_a_run_folder_and_variants_judged_by_other_caps(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text("{}")
+    file = write(tmp_path / "caps.yaml", f"""name: other caps
+base: {SCENARIOS / 'heshan_universal_two_child.yaml'}
+variants:
+  - name: plan
+  - name: looser
+    overrides: {{targets: {{population: {{limit: 950000}}}}}}
+""")
+    assert main(["compare", str(file), "--out", str(tmp_path / "new"), "--quiet"]) == 2
+    assert "variant(s) looser set other caps (targets) than the first, plan" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    same = write(tmp_path / "same.yaml", file.read_text().replace("950000", "920000"))
+    assert main(["compare", str(same), "--out", str(run), "--quiet"]) == 2
+    assert "holds a run of erhai run, not an experiment" in capsys.readouterr().err
+    assert sorted(path.name for path in run.iterdir()) == ["manifest.json"]

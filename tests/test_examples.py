@@ -11,7 +11,7 @@ QUICK = ["--replicates", "2", "--population-size", "3000", "--jobs", "1"]
 
 @pytest.mark.parametrize("script, says", [
     ("variant.py", "Paired difference in births (eager minus plan)"),
-    ("sweep.py", "p_population_final crosses 50%"),
+    ("sweep.py", "population.p_exceed_final crosses 50%"),
     ("backtest.py", "share_65plus"),
 ])
 def test_example_runs(script, says):

@@ -14,9 +14,10 @@ from sim import Ensemble, EnsembleResult, load_scenario, open_run
 from sim.comparison import ComparisonResult, comparison_table
 from sim.errors import UserError
 from sim.report import comparison_report_figures, run_report_figures, write_comparison_report, write_run_report
-from sim.report.charts import page
+from sim.report.charts import CAP_COLOUR, page
+from sim.report.comparison import population_page, summary_page, summary_pages
 from sim.report.pages import answer_page
-from sim.report.wording import headline_sentences, input_label
+from sim.report.wording import chance, headline_sentences, input_label, points, rescaling_note
 from sim.results.storage import RunDirectory, variant_folder
 from sim.scenario.experiment import Variant
 from tests.conftest import ROOT
@@ -24,7 +25,7 @@ from tests.conftest import ROOT
 SCENARIOS = ROOT / "scenarios"
 UNIVERSAL = SCENARIOS / "heshan_universal_two_child.yaml"
 SELECTIVE = SCENARIOS / "heshan_selective_two_child.yaml"
-RUN_PAGES, VARIANTS_PAGES, SWEEP_PAGES = 8, 3, 4
+RUN_PAGES, VARIANTS_PAGES, SWEEP_PAGES = 8, 5, 6
 COMPLIANCES = (0.1, 0.3, 0.5)
 
 
@@ -48,6 +49,7 @@ def comparison(name: str, variants: dict[str, tuple[str, EnsembleResult, dict]],
                 for variant, (label, result, values) in variants.items()]
     description = {"name": name, "description": "test experiment", "kind": "sweep" if sweep else "variants",
                    "seed": results[0].seed, "replicates": min(result.count for result in results),
+                   "population_size": results[0].settings.population_size,
                    "variants": [{"name": variant, "label": label, "directory": variant_folder(variant),
                                  "values": values} for variant, (label, _, values) in variants.items()],
                    "sweep": sweep}
@@ -80,7 +82,7 @@ def sweep_comparison(runs):
     return comparison("compliance", {
         f"c{value:g}": (f"compliance {value:g}", runs[f"compliance {value:g}"], {"behaviour.compliance": value})
         for value in COMPLIANCES},
-        sweep={"inputs": ["behaviour.compliance"], "crossing_50": {"p_population_final": 0.4, "p_growth_mean": None}})
+        sweep={"inputs": ["behaviour.compliance"], "crossing_50": {"population.p_exceed_final": 0.4, "natural_growth.p_exceed_mean": None}})
 
 
 # ---------------------------------------------------------------- helpers
@@ -199,12 +201,53 @@ def test_inputs_are_named_in_words(runs):
 # ---------------------------------------------------------------- comparison report
 
 
-def test_variants_comparison_has_three_pages(variants_comparison, tmp_path):
+def test_variants_comparison_has_five_pages(variants_comparison, tmp_path):
     path = write_comparison_report(variants_comparison, tmp_path / "comparison.pdf")
     assert path == tmp_path / "comparison.pdf"
     assert not (tmp_path / "comparison.pdf.partial").exists()
     assert pdf_pages(path) == VARIANTS_PAGES
     assert b"/Title (Erhai comparison: policies)" in path.read_bytes()
+
+
+def test_the_summary_page_says_which_variants_differ_clearly_and_how_sure(variants_comparison):
+    """The selective variant made clearly higher on the population cap and left unclear on natural growth."""
+    table = variants_comparison.table.copy()
+    population, growth = "population.p_exceed_final_diff", "natural_growth.p_exceed_mean_diff"
+    table.loc[1, [population, f"{population}_low", f"{population}_high"]] = [0.3, 0.1, 0.5]
+    table.loc[1, [growth, f"{growth}_low", f"{growth}_high"]] = [0.05, -0.2, 0.3]
+    text = page_text(summary_page(dataclasses.replace(variants_comparison, table=table)))
+    selective = variants_comparison.variants["selective"].summary
+    assert (f"Selective two-child: {chance(selective.population.p_exceed_final)}; clearly higher: "
+            f"{points(0.3)} points ({points(0.1)} to {points(0.5)})") in text
+    assert (f"Selective two-child: {chance(selective.natural_growth.p_exceed_mean)}; no clear difference with 6 "
+            f"runs: {points(0.05)} points ({points(-0.2)} to {points(0.3)})") in text
+    assert "Clearly higher: selective two-child." in text
+    assert "With 6 runs, no variant differs clearly from the first." in text
+    universal = variants_comparison.variants["universal"].summary
+    assert f"Universal two-child, the first variant: {chance(universal.population.p_exceed_final)}." in text
+    assert "Paired runs: every variant ran the same 6 simulated futures" in text and "simulation error only" in text
+
+
+def test_many_variants_continue_the_summary_on_another_page_with_the_first_again(runs):
+    many = comparison("many", {f"v{i}": (f"variant {i}", runs["universal"], {}) for i in range(9)})
+    pages = [build(many) for build in summary_pages(many)]
+    assert len(pages) == 2 and all("Variant 0, the first variant" in page_text(figure) for figure in pages)
+    assert "Variant 6:" in page_text(pages[0]) and "Variant 7:" in page_text(pages[1])
+    assert all(overlapping_texts(figure) == [] for figure in pages)
+
+
+def test_every_comparison_page_says_a_quick_run_is_rescaled(variants_comparison, runs):
+    note = " ".join(rescaling_note(runs["universal"]).split())
+    assert note
+    for number, figure in enumerate(comparison_report_figures(variants_comparison), start=1):
+        assert note in page_text(figure), f"page {number}"
+
+
+def test_the_population_cap_is_marked_at_its_year_only(variants_comparison):
+    figure = population_page(variants_comparison)
+    marks = [line for ax in figure.axes for line in ax.get_lines() if line.get_color() == CAP_COLOUR]
+    assert len(marks) == 2 * len(variants_comparison.variants)  # a bar and a point in each panel
+    assert all(2019.5 < x < 2020.5 for line in marks for x in line.get_xdata())
 
 
 def test_sweep_comparison_adds_the_curves_with_the_crossing(sweep_comparison, tmp_path):
@@ -219,7 +262,7 @@ def test_a_two_input_sweep_draws_one_curve_per_value_of_the_second(runs):
                 for i, (compliance, rural) in enumerate([(0.1, 0.7), (0.5, 0.7), (0.1, 0.9), (0.5, 0.9)])}
     two = comparison("two", variants, sweep={
         "inputs": ["behaviour.compliance", "behaviour.second_child_intention.rural"],
-        "crossing_50": {"p_population_final": None, "p_growth_mean": None}})
+        "crossing_50": {"population.p_exceed_final": None, "natural_growth.p_exceed_mean": None}})
     text = page_text(comparison_report_figures(two)[-1])
     assert "behaviour: second child intention, rural = 0.7" in text
     assert "behaviour: second child intention, rural = 0.9" in text

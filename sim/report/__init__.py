@@ -52,8 +52,10 @@ def comparison_report_figures(comparison: ComparisonResult) -> list[Figure]:
 
 
 def _comparison_footer(description: dict) -> str:
+    size = description["population_size"]
+    quick = f" · quick runs of {size:,} simulated people" if size else ""
     return (f"experiment {description['name']} · seed {description['seed']} · "
-            f"{description['replicates']} runs per variant")
+            f"{description['replicates']} runs per variant{quick}")
 
 
 def write_comparison_report(comparison: ComparisonResult, path: Path) -> Path:
@@ -62,6 +64,7 @@ def write_comparison_report(comparison: ComparisonResult, path: Path) -> Path:
     description = comparison.description
     metadata = _metadata(f"Erhai comparison: {description['name']}", description["name"],
                          f"seed {description['seed']}; {description['replicates']} replicates per variant; "
+                         f"population size {description['population_size'] or 'full'}; "
                          f"variants {', '.join(v['name'] for v in description['variants'])}")
     return write_pdf(comparison_report_figures(comparison), path, metadata)
 

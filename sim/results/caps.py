@@ -20,10 +20,16 @@ from sim.scenario.schema import NaturalGrowthCap, PopulationCap, Targets
 class Measure:
     """One way a replicate can break a cap."""
 
+    cap: str  # the cap's name in the scenario's targets and in summary.json, e.g. "population"
     key: str  # its probability's key in the cap's section of summary.json, e.g. "p_exceed_final"
     outcome: str  # the headline outcome of each replicate compared with the limit, e.g. "population_final"
-    column: str  # its probability's column in comparison.csv, e.g. "p_population_final"
-    headline: bool  # the answer a planner reads first (and the paired difference of a comparison)
+    headline: bool  # the answer a planner reads first
+
+    @property
+    def column(self) -> str:
+        """Its probability's column in comparison.csv: the summary.json name below `caps`, e.g.
+        "population.p_exceed_final" for caps.population.p_exceed_final."""
+        return f"{self.cap}.{self.key}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Cap:
     section: dict  # what summary.json says of it besides its probabilities: the limit, its year or years
     measures: tuple[Measure, ...]
     outcomes: Callable[[pd.DataFrame], pd.DataFrame]  # the yearly table -> one column per measure's outcome
+    decimals: int  # how its outcomes are written in a table: whole people, per mille to two decimals
 
     @property
     def headline(self) -> Measure:
@@ -49,8 +56,8 @@ def population_cap(target: PopulationCap) -> Cap:
         return pd.DataFrame({"population_final": population[target.year], "population_max": population.max(axis=1)})
 
     return Cap("population", limit, {"limit": limit, "year": target.year}, (
-        Measure("p_exceed_final", "population_final", "p_population_final", True),
-        Measure("p_exceed_any_year", "population_max", "p_population_any_year", False)), outcomes)
+        Measure("population", "p_exceed_final", "population_final", True),
+        Measure("population", "p_exceed_any_year", "population_max", False)), outcomes, decimals=0)
 
 
 def natural_growth_cap(target: NaturalGrowthCap) -> Cap:
@@ -63,8 +70,9 @@ def natural_growth_cap(target: NaturalGrowthCap) -> Cap:
 
     return Cap("natural_growth", target.limit_permille,
                {"limit_permille": target.limit_permille, "years": [years[0], years[-1]]}, (
-                   Measure("p_exceed_mean", "natural_growth_mean", "p_growth_mean", True),
-                   Measure("p_exceed_any_year", "natural_growth_max", "p_growth_any_year", False)), outcomes)
+                   Measure("natural_growth", "p_exceed_mean", "natural_growth_mean", True),
+                   Measure("natural_growth", "p_exceed_any_year", "natural_growth_max", False)), outcomes,
+               decimals=2)
 
 
 # the scenario's targets entry -> the function that makes its cap, in the order reports show them

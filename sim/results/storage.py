@@ -20,7 +20,8 @@ A run folder:
     report.pdf          the run report
 
 An experiment folder holds one run folder per variant under `variants/`,
-`comparison.csv`, `experiment.json` and `comparison.pdf`. A backtest
+`experiment.json`, `comparison.csv`, `summary.json` and `comparison.pdf`
+(`ExperimentDirectory`). A backtest
 (`erhai backtest`) writes `backtest.csv` (one row per observation),
 `backtest.json` (coverage and scores) and `backtest.pdf` into the folder it
 scores, or another.
@@ -239,7 +240,15 @@ def variant_folder(name: str) -> str:
 
 
 class ExperimentDirectory:
-    """An experiment's folder: one run folder per variant, the comparison table and the description."""
+    """An experiment's folder: one run folder per variant, the comparison table, its summary and the description.
+
+        experiment.json   what was asked (the variants, seed, replicates, population size) and "status":
+                          "running" until the files below are written, then "complete"
+        variants/NAME/    each variant's run folder (all made before any runs, so a resume needs no other file)
+        comparison.csv    one row per variant (`sim.comparison`)
+        summary.json      the settings, and per variant its caps' probabilities and paired differences
+        comparison.pdf    the comparison report
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -255,19 +264,36 @@ class ExperimentDirectory:
     def exists(self) -> bool:
         return (self.path / EXPERIMENT).exists()
 
-    def write(self, table: pd.DataFrame, description: dict) -> None:
+    def start(self, description: dict) -> None:
+        """Start the folder of an experiment with what was asked."""
+        if (self.path / MANIFEST).exists():
+            raise UserError(f"{self.path} holds a run of erhai run, not an experiment; choose another --out")
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.path / EXPERIMENT, description)
+
+    def description(self) -> dict:
+        try:
+            return json.loads((self.path / EXPERIMENT).read_text())
+        except FileNotFoundError:
+            raise UserError(f"{self.path}: no {EXPERIMENT}; not a folder written by erhai compare") from None
+
+    def write(self, table: pd.DataFrame, summary: dict, description: dict) -> None:
+        """Write the comparison, then mark the experiment complete (last, so a crash before leaves it running)."""
         write_atomically(self.path / COMPARISON_TABLE, table.to_csv(index=False))
+        write_json(self.path / SUMMARY, summary)
         write_json(self.path / EXPERIMENT, description)
 
     def read(self) -> tuple[pd.DataFrame, dict]:
-        """The comparison table and the experiment's description."""
-        try:
-            description = json.loads((self.path / EXPERIMENT).read_text())
-            table = pd.read_csv(self.path / COMPARISON_TABLE)
-        except FileNotFoundError as exc:
-            raise UserError(f"{self.path}: no {Path(exc.filename).name}; not a folder written by erhai compare") \
-                from None
-        return table, description
+        """The comparison table and the experiment's description, of a complete experiment."""
+        description = self.description()
+        status = description.get("status")
+        if status == RUNNING:
+            raise UserError(f"{self.path}: the experiment is not complete; finish it with erhai compare --resume "
+                            f"{self.path}")
+        if status is None:
+            raise UserError(f"{self.path} was written by an older erhai compare; run the same erhai compare command "
+                            "again to bring it up to date (its finished variants are reused)")
+        return pd.read_csv(self.path / COMPARISON_TABLE), description
 
 
 class BacktestFiles:
