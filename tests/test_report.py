@@ -6,6 +6,8 @@ import shutil
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
@@ -16,8 +18,13 @@ from sim.errors import UserError
 from sim.report import comparison_report_figures, run_report_figures, write_comparison_report, write_run_report
 from sim.report.charts import CAP_COLOUR, page
 from sim.report.comparison import population_page, summary_page, summary_pages
-from sim.report.pages import answer_page
-from sim.report.wording import chance, headline_sentences, input_label, points, rescaling_note
+from sim.report import pages as run_pages
+from sim.report.pages import RUN_PAGES, answer_page
+from sim.report.wording import (CHANCE_COLOURS, INPUT_WORDS, chance, chance_number, input_label, plain_input_words,
+                                points, rescaling_note)
+from sim.results.sensitivity import MIN_RUNS, no_effect_sd
+from sim.results.summary import Probability, summarize
+from sim.scenario.inputs import realize
 from sim.results.storage import RunDirectory, variant_folder
 from sim.scenario.experiment import Variant
 from tests.conftest import ROOT
@@ -25,7 +32,7 @@ from tests.conftest import ROOT
 SCENARIOS = ROOT / "scenarios"
 UNIVERSAL = SCENARIOS / "heshan_universal_two_child.yaml"
 SELECTIVE = SCENARIOS / "heshan_selective_two_child.yaml"
-RUN_PAGES, VARIANTS_PAGES, SWEEP_PAGES = 8, 5, 6
+VARIANTS_PAGES, SWEEP_PAGES = 5, 6
 COMPLIANCES = (0.1, 0.3, 0.5)
 
 
@@ -128,7 +135,7 @@ def test_run_report_has_one_page_per_idea_and_says_what_it_is(runs, tmp_path):
     path = write_run_report(runs["universal"], tmp_path / "report.pdf")
     assert path == tmp_path / "report.pdf"
     assert not (tmp_path / "report.pdf.partial").exists()
-    assert pdf_pages(path) == RUN_PAGES
+    assert pdf_pages(path) == len(RUN_PAGES)
     data = path.read_bytes()
     for expected in (b"/Title (Erhai run report", b"/Subject (Heshan 2016-2020", b"seed 5", b"/Author (Erhai 0.1.0)"):
         assert expected in data
@@ -139,28 +146,130 @@ def test_a_run_folder_keeps_its_report_where_storage_says(runs):
     assert write_run_report(open_run(folder.path), folder.report_path) == folder.path / "report.pdf"
 
 
-def test_page_one_gives_the_headline_sentences_and_the_rescaling(runs, run_figures):
+def _page(figures, build) -> str:
+    return page_text(figures[RUN_PAGES.index(build)])
+
+
+def test_page_one_says_what_a_chance_is_what_is_capped_and_the_rescaling(runs, run_figures):
     text = page_text(run_figures[0])
-    for sentence in headline_sentences(runs["universal"].summary):
-        assert " ".join(sentence.split()) in text
+    for cap in runs["universal"].caps:
+        headline = runs["universal"].summary.caps[cap.name].probabilities[cap.headline.key]
+        assert f"{headline.runs_exceeding} of 6 simulated futures" in text
+    assert "simulation error only" in text and "already inside the chance" in text
+    assert "The plan caps the 2016-2020 average: a single year above 8.5 does not break it" in text
+    assert "For context, not capped: above 8.5 per mille in any single year" in text
     assert "quick run of 3,000 simulated people" in text and "each stands for about 294 people" in text
-    assert "from 2016-01-01 universal two-child" in text
+    assert "from 2016-01-01 universal two-child" in text and "Net migration:" in text
+
+
+def _with_chance(run: EnsembleResult, runs_exceeding: int, runs: int) -> EnsembleResult:
+    """`run` whose population cap was broken in `runs_exceeding` of `runs` futures (the summary only)."""
+    cap = run.summary.caps["population"]
+    doctored = dataclasses.replace(cap, probabilities={
+        key: Probability.of(runs_exceeding, runs) for key in cap.probabilities})
+    return dataclasses.replace(run, summary=dataclasses.replace(
+        run.summary, caps={**run.summary.caps, "population": doctored}))
+
+
+@pytest.mark.parametrize("runs_exceeding, number, colour", [(0, "under 1%", CHANCE_COLOURS[0]),
+                                                            (3, "2%", CHANCE_COLOURS[0]),
+                                                            (190, "95%", CHANCE_COLOURS[2])])
+def test_page_one_gives_a_zero_a_small_and_a_large_chance_in_futures(runs, runs_exceeding, number, colour):
+    figure = answer_page(_with_chance(runs["universal"], runs_exceeding, 200))
+    text = page_text(figure)
+    assert f"{runs_exceeding} of 200 simulated futures" in text
+    big = [t for t in figure.findobj(Text) if t.get_text() == number]
+    assert big and big[0].get_color() == colour
+    assert "0%" not in [t.get_text() for t in figure.findobj(Text)]  # a bare 0% is never the answer
+
+
+def test_a_chance_that_no_future_resolves_is_bounded_by_one_future():
+    assert chance_number(Probability.of(0, 20)) == "under 5%"
+    assert chance_number(Probability.of(20, 20)) == "over 95%"
+    assert chance_number(Probability.of(1, 400)) == "0.2%"  # one in 400: shown, not rounded to 0%
+
+
+def test_the_base_size_derived_from_the_caps_is_said(runs, run_figures):
+    # the Heshan scenarios' most likely 881,800 is 920,000 / 1.0085^5, not a count
+    assert "881,800 is not a count but the cap brought back 5 years at the growth cap" in page_text(run_figures[0])
+    counted = runs["universal"].scenario.with_values({"population.size": 870_000})
+    assert "not a count" not in page_text(answer_page(dataclasses.replace(runs["universal"], scenario=counted)))
 
 
 def test_central_inputs_are_said_on_page_one_and_leave_nothing_to_rank(runs):
     figures = run_report_figures(runs["central"])
     assert "held at its central value" in page_text(figures[0])
-    assert "No input was drawn" in page_text(figures[-1])
+    assert "No input was drawn" in _page(figures, run_pages.drivers_page)
 
 
 def test_a_nested_run_says_how_much_of_the_spread_the_inputs_make(runs):
-    text = page_text(run_report_figures(runs["nested"])[0])
+    text = _page(run_report_figures(runs["nested"]), run_pages.provenance_page)
     assert re.search(r"\d+% of the spread in the population at the end of 2020 comes from uncertain inputs, the rest "
                      r"from chance \(3 input draws, 2 runs each\)", text)
 
 
 def test_too_few_runs_to_rank_the_inputs_is_said_in_words(run_figures):
-    assert "Cannot rank the inputs" in page_text(run_figures[-1])
+    assert f"needs at least {MIN_RUNS} runs" in _page(run_figures, run_pages.drivers_page)
+
+
+@pytest.fixture(scope="module")
+def one_input_run(runs):
+    """60 futures whose population in 2020 is set by net migration alone (the other inputs drawn at random)."""
+    run, rng = runs["universal"], np.random.default_rng(11)
+    count = 60
+    inputs = pd.concat([run.inputs.iloc[[r % run.count]] for r in range(count)], ignore_index=True)
+    inputs["replicate"] = range(count)
+    for name in inputs.columns[1:]:
+        inputs[name] = rng.permutation(inputs[name].to_numpy()) + rng.normal(0, 1e-6, count)
+    migrants = rng.normal(0, 2000, count)
+    inputs["migration.net_migrants_per_year"] = migrants
+    yearly = pd.concat([run.yearly[run.yearly["replicate"] == r % run.count].assign(replicate=r)
+                        for r in range(count)], ignore_index=True)
+    last = yearly["year"] == yearly["year"].max()
+    yearly.loc[last, "population_end"] = 900_000 + 5 * migrants + rng.normal(0, 500, count)
+    base = pd.concat([run.base.iloc[[r % run.count]].assign(replicate=r) for r in range(count)], ignore_index=True)
+    return dataclasses.replace(run, yearly=yearly, inputs=inputs, base=base,
+                               summary=summarize(yearly, run.caps, input_redraws=0))
+
+
+def test_the_drivers_page_ranks_the_one_input_that_decides_first_with_most_of_the_spread(one_input_run):
+    figure = run_pages.drivers_page(one_input_run)
+    population = figure.axes[0]
+    labels = [label.get_text().replace("\n", " ") for label in population.get_yticklabels()]
+    assert labels[0] == "net migrants a year (in minus out)"
+    share = run_pages.drivers(one_input_run)["population_final"].loc["migration.net_migrants_per_year", "share"]
+    # Var(5 x migrants) / (that + 500^2) = 0.99, less the estimator's noise
+    assert share > 0.99 - 4 * no_effect_sd(60)
+    assert "net migrants a year (in minus out), around 0 (± 2,000): " in page_text(answer_page(one_input_run))
+
+
+def test_every_series_starts_in_the_base_year(run_figures, runs):
+    run = runs["universal"]
+    for indicator in ("population_end", "births", "births_order2", "natural_growth_permille", "tfr_order1"):
+        assert run.indicator(indicator).columns[0] == run.base_year
+    assert run.indicator("srb").columns[0] == run.base_year + 1  # the base population's births have no sex
+    births = run_figures[RUN_PAGES.index(run_pages.births_page)]
+    ticks = [label.get_text() for label in births.axes[4].get_xticklabels()]
+    assert ticks[0] == str(run.base_year)
+
+
+def test_the_population_cap_is_drawn_at_its_year_only(run_figures, runs):
+    ax = run_figures[RUN_PAGES.index(run_pages.population_page)].axes[0]
+    cap = [line for line in ax.collections if line.get_label().startswith("plan's cap")]
+    (segment,) = cap[0].get_segments()
+    assert segment[0][0] > runs["universal"].final_year - 1 and segment[1][0] < runs["universal"].final_year + 1
+    growth = run_figures[RUN_PAGES.index(run_pages.growth_page)].axes[0]
+    assert not [line for line in growth.get_lines() if "cap" in line.get_label()]  # no cap on single years
+
+
+def test_age_panels_span_alike_with_exact_tick_labels(run_figures):
+    axes = run_figures[RUN_PAGES.index(run_pages.age_structure_page)].axes
+    spans = [ax.get_ylim()[1] - ax.get_ylim()[0] for ax in axes]
+    assert max(spans) - min(spans) < 1e-12
+    for ax in axes:
+        for tick, label in zip(ax.get_yticks(), ax.get_yticklabels()):
+            if label.get_text():
+                assert float(label.get_text().rstrip("%")) == pytest.approx(100 * tick, abs=1e-9)
 
 
 def test_source_date_epoch_makes_the_report_byte_identical(runs, monkeypatch, tmp_path):
@@ -287,14 +396,26 @@ def test_every_page_draws_on_agg_with_no_text_over_text(run_figures, runs, varia
 
 
 def test_the_backlog_page_says_who_a_relaxation_releases_and_when_none_does(runs, run_figures):
-    universal = page_text(run_figures[4])
+    universal = _page(run_figures, run_pages.backlog_page)
     assert "From 2016-01-01 (universal two-child" in universal and "Acting on the wish" in universal
-    assert "No relaxation of the rules in this run" in page_text(run_report_figures(runs["selective"])[4])
+    assert "No relaxation of the rules in this run" in _page(run_report_figures(runs["selective"]), run_pages.backlog_page)
 
 
-def test_page_one_says_how_many_draws_of_the_inputs_were_set_aside(runs):
+def test_the_provenance_page_says_how_many_draws_of_the_inputs_were_set_aside(runs):
     run = runs["universal"]
     none, redrawn = (dataclasses.replace(run, summary=dataclasses.replace(run.summary, input_redraws=count))
                      for count in (0, 3))
-    assert "set aside" not in page_text(answer_page(none))
-    assert "3 draws of the uncertain inputs were set aside" in page_text(answer_page(redrawn))
+    assert "set aside" not in page_text(run_pages.provenance_page(none))
+    assert "3 draws of the uncertain inputs were set aside" in page_text(run_pages.provenance_page(redrawn))
+
+
+def test_every_input_a_shipped_scenario_draws_has_plain_words():
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = load_scenario(path)
+        _, drawn = realize(scenario, np.random.SeedSequence(1))
+        for name in drawn:
+            assert plain_input_words(name, scenario) != input_label(name, scenario), f"{path.name}: {name}"
+    scenario = load_scenario(UNIVERSAL)
+    assert plain_input_words("population.only_child_share.1.urban", scenario) == \
+        "urban people born 1976-1985 who are only children"
+    assert len(INPUT_WORDS) == len(set(INPUT_WORDS.values()))  # no two inputs said alike

@@ -25,6 +25,7 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 CAP_COLOUR = "#C00000"
 PLAN_COLOUR = "#404040"
 BODY_SIZE = 11
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5}  # keeps a label readable over bands
 FOOTER_HEIGHT = 0.05  # share of the page kept free for the footer
 SUBTITLE_CHARACTERS = 130  # a line of body text across an A4 landscape page
 
@@ -196,7 +197,7 @@ def answer_box(figure: Figure, left: float, heading: str, number: str, colour, b
     for spine in box.spines.values():
         spine.set_color("#BBBBBB")
     box.text(0.04, 0.92, textwrap.fill(heading, 50), fontsize=BODY_SIZE + 2, weight="bold", va="top")
-    box.text(0.04, 0.70, number, fontsize=40 if len(number) < 5 else 30, weight="bold", color=colour, va="top")
-    box.text(0.50, 0.70, beside, fontsize=BODY_SIZE, va="top", linespacing=1.4)
+    box.text(0.04, 0.70, number, fontsize=40 if len(number) < 5 else 25, weight="bold", color=colour, va="top")
+    box.text(0.52, 0.70, beside, fontsize=BODY_SIZE, va="top", linespacing=1.4)
     box.text(0.04, 0.36, textwrap.fill(sentence, 68), fontsize=BODY_SIZE - 1, va="top")
     box.text(0.04, 0.17, textwrap.fill(aside, 68), fontsize=BODY_SIZE - 1, va="top", color=PLAN_COLOUR)

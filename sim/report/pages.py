@@ -34,9 +34,8 @@ TOP_INPUTS = 10
 ANSWER_COLUMNS = (0.03, 0.52)  # left edges of the page's two columns
 HOW_TO_READ_A_CHANCE = (
     "A chance is the share of the {runs} simulated futures, under these assumptions, that break the cap. Each "
-    "future draws its own uncertain inputs, so what is unknown about them is already inside the chance; its 95% "
-    "interval is simulation error only, and narrows with more futures. Green: under 10%; orange: 10% to 50%; red: "
-    "50% or more.")
+    "future draws its own uncertain inputs, so what is unknown about them is already inside the chance; the 95% "
+    "interval is simulation error only. Green: under 10%; orange: 10% to 50%; red: 50% or more.")
 MEDIAN_AND_BANDS = "line: the median of {runs} futures; shading: where the middle 50%, 80% and 95% of them fall"
 
 
@@ -74,13 +73,13 @@ def answer_page(run: EnsembleResult) -> Figure:
                    words["capped"], f"For context, not capped: {context}")
     top = 0.58
     if run.caps:
-        top = text_column(figure, ANSWER_COLUMNS[0], top, 0.94, "", [HOW_TO_READ_A_CHANCE.format(runs=run.count)])
+        top = text_column(figure, ANSWER_COLUMNS[0], top, 0.94, "", [HOW_TO_READ_A_CHANCE.format(runs=run.count)],
+                          warnings=caveats(run))
     shares = {outcome: found for outcome, found in drivers(run).items() if isinstance(found, pd.DataFrame)}
     where = (f"Which inputs explain the spread: page {_page_of(drivers_page)}; every uncertain input and its "
              f"range: page {_page_of(inputs_page)}; how the run was made: page {_page_of(provenance_page)}.")
-    text_column(figure, ANSWER_COLUMNS[0], top, 0.45, "What moves the answer most", movers(run, shares))
-    text_column(figure, ANSWER_COLUMNS[1], top, 0.45, "What was assumed", [*assumptions(run), where],
-                warnings=caveats(run))
+    text_column(figure, ANSWER_COLUMNS[0], top, 0.45, "What moves the answer most", [*movers(run, shares), where])
+    text_column(figure, ANSWER_COLUMNS[1], top, 0.45, "What was assumed", assumptions(run))
     return figure
 
 

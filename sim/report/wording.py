@@ -324,8 +324,8 @@ def _derived_from_caps(run: EnsembleResult) -> list[str]:
     if abs(likely - derived) > 0.001 * derived:
         return []
     return [f"  {_number(likely)} is not a count but the cap brought back {years} years at the growth cap "
-            f"({caps['population'].limit:,} / {growth:g}^{years}): the plan gives no {run.base_year} population. "
-            "Enter the real figure as population.size if you know it."]
+            f"({caps['population'].limit:,} / {growth:g}^{years}); the plan gives no {run.base_year} figure. "
+            "Enter the real one as population.size."]
 
 
 def movers(run: EnsembleResult, drivers: dict[str, pd.DataFrame]) -> list[str]:
@@ -393,12 +393,11 @@ def caveats(run: EnsembleResult) -> list[str]:
     settings, lines = run.settings, []
     scale = people_per_agent(run.scenario, settings.population_size)
     if scale > 1:
-        quick = (f"a quick run of {settings.population_size:,} simulated people at the scenario's central size "
-                 "(in proportion to each replicate's drawn size)" if settings.population_size
-                 else "the scenario's population scale")
-        lines.append(f"Scaled agents ({quick}): each stands for about {scale:,.0f} people, and counts are scaled "
-                     f"back. Chance variation is overstated by about the square root of that, {math.sqrt(scale):,.1f} "
-                     "times, so the chances of breaking a cap are less sure than a full-size run's."
+        quick = (f"A quick run of {settings.population_size:,} simulated people at the central size"
+                 if settings.population_size else "Scaled agents (the scenario's population scale)")
+        lines.append(f"{quick}: each stands for about {scale:,.0f} people and counts are scaled back, so chance "
+                     f"spreads the futures about {math.sqrt(scale):,.1f} times as widely as in the district, and the "
+                     "chances of breaking a cap are less sure than a full-size run's."
                      + (" Use a full-size run for decisions." if settings.population_size else ""))
     if settings.central_inputs:
         lines.append("Every uncertain input was held at its central value: the spread shows chance alone, "

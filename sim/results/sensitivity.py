@@ -49,13 +49,13 @@ def variance_shares(inputs: pd.DataFrame, outcome: pd.Series) -> pd.DataFrame:
         raise ValueError("inputs and outcome must cover the same replicates")
     if outcome.nunique() < 2:
         raise ValueError(f"outcome {outcome.name!r} is the same in every replicate; nothing to explain")
-    if len(outcome) < MIN_RUNS:
-        raise ValueError(f"telling a share of the spread from noise needs at least {MIN_RUNS} runs; got "
-                         f"{len(outcome)}")
     drawn = drawn.loc[outcome.index]
     drawn = drawn.loc[:, drawn.nunique() > 1]  # a constant input explains nothing
     if drawn.empty:
         return pd.DataFrame({"share": [], "rising": []}, index=pd.Index([], name="input")).astype({"rising": bool})
+    if len(outcome) < MIN_RUNS:
+        raise ValueError(f"telling a share of the spread from noise needs at least {MIN_RUNS} runs; got "
+                         f"{len(outcome)}")
     problem = {"num_vars": drawn.shape[1], "names": list(drawn.columns),
                "bounds": [[float(column.min()), float(column.max())] for _, column in drawn.items()]}
     # SALib's bootstrap intervals are not used (few resamples, seeded, keep it cheap): resampling with replacement
