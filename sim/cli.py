@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("file", type=Path, metavar="FILE")
     show.set_defaults(command=_show)
 
-    schema = commands.add_parser("schema", help="write the JSON Schema of the scenario format")
+    schema = commands.add_parser("schema", help="write the JSON Schema of scenario files (those that extend another too)")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
     schema.set_defaults(command=_schema)
 
@@ -223,9 +223,9 @@ def _show(args) -> None:
 
 
 def _schema(args) -> None:
-    from sim.scenario.schema import Scenario
+    from sim.scenario.schema import file_schema
 
-    text = json.dumps(Scenario.model_json_schema(), indent=2, default=str) + "\n"
+    text = json.dumps(file_schema(), indent=2, default=str) + "\n"
     if args.out:
         args.out.write_text(text)
     else:

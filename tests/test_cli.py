@@ -1,5 +1,7 @@
+import datetime as dt
 import json
 
+import jsonschema
 import pandas as pd
 import pytest
 import yaml
@@ -67,6 +69,36 @@ def test_schema_is_json_schema_of_every_section(tmp_path):
     assert schema["additionalProperties"] is False
     assert {"period", "population", "fertility", "mortality", "marriage", "migration", "sex_ratio_at_birth",
             "policy", "behaviour", "targets", "ensemble"} <= set(schema["properties"])
+
+
+def _as_an_editor_reads(path):
+    """A YAML file as JSON sees it: dates are strings (editors read YAML 1.2, which has no dates)."""
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(key): plain(item) for key, item in value.items()}
+        return [plain(item) for item in value] if isinstance(value, list) else \
+            value.isoformat() if isinstance(value, dt.date) else value
+    return plain(yaml.safe_load(path.read_text()))
+
+
+def test_every_shipped_scenario_meets_the_schema_and_an_unknown_key_does_not(tmp_path):
+    out = tmp_path / "schema.json"
+    assert main(["schema", "--out", str(out)]) == 0
+    schema = json.loads(out.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())
+    validator.check_schema(schema)
+    scenarios = sorted((ROOT / "scenarios").glob("*.yaml"))
+    assert any("extends" in _as_an_editor_reads(path) for path in scenarios)
+    for path in scenarios:
+        assert not list(validator.iter_errors(_as_an_editor_reads(path))), path.name
+    misspelt, adjusted, orphan = (_as_an_editor_reads(path) for path in (BASE, UNIVERSAL, UNIVERSAL))
+    misspelt["behaviour"]["complaince"] = 0.3
+    adjusted["behaviour"] = {"compliance": {"mean": 0.7}}  # a variant may adjust the base's distribution ...
+    assert not list(validator.iter_errors(adjusted))
+    adjusted["behaviour"]["compliance"]["sdd"] = 0.1  # ... but not with a key no distribution has
+    del orphan["extends"]  # without it, what the base gave is missing
+    for wrong in (misspelt, adjusted, orphan):
+        assert list(validator.iter_errors(wrong))
 
 
 def test_a_missing_file_is_a_user_error(capsys, tmp_path):
