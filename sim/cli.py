@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"erhai {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check scenario files")
+    validate = commands.add_parser("validate", help="check scenario, experiment or calibration targets files")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(command=_validate)
 
@@ -192,17 +192,32 @@ def _positive_int(text: str) -> int:
 
 
 def _validate(args) -> int:
-    from sim.scenario.loading import load_scenario
-
     failed = False
     for file in args.files:
         try:
-            load_scenario(file)
-            print(f"ok {file}")
+            print(f"ok {file}{_checked(file)}")
         except UserError as exc:
             print(str(exc), file=sys.stderr)
             failed = True
     return EXIT_USER_ERROR if failed else 0
+
+
+def _checked(file: Path) -> str:
+    """Check `file` as what its top keys say it is: an experiment (it has a design), calibration targets (inputs
+    to fit) or a scenario; says which, if not a scenario."""
+    from sim.calibration.targets import load_targets
+    from sim.scenario.experiment import load_experiment
+    from sim.scenario.loading import load_scenario, read_yaml_source
+
+    keys = set(read_yaml_source(file.resolve()).data)
+    if keys & {"variants", "sweep"}:
+        experiment = load_experiment(file)
+        return f" (an experiment of {len(experiment.variants)} variants, each a valid scenario)"
+    if "fit" in keys:
+        targets = load_targets(file)
+        return f" (calibration targets: {len(targets.spec.targets)} targets, {len(targets.spec.fit)} inputs to fit)"
+    load_scenario(file)
+    return ""
 
 
 def _show(args) -> None:

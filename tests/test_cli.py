@@ -101,6 +101,19 @@ def test_every_shipped_scenario_meets_the_schema_and_an_unknown_key_does_not(tmp
         assert list(validator.iter_errors(wrong))
 
 
+def test_validate_checks_an_experiment_as_an_experiment_and_targets_as_targets(tmp_path, capsys):
+    files = [*sorted((ROOT / "experiments").glob("*.yaml")), *sorted((ROOT / "scenarios" / "targets").glob("*.yaml"))]
+    assert main(["validate", *map(str, files)]) == 0
+    out = capsys.readouterr().out
+    assert "an experiment of 5 variants" in out and "calibration targets" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(f"name: broken\nvariants:\n  - {{name: a, scenario: {UNIVERSAL}}}\n  - name: b\n"
+                      f"    scenario: {UNIVERSAL}\n    overrides: {{behaviour: {{complaince: 0.9}}}}\n")
+    assert main(["validate", str(broken)]) == 2
+    problems = capsys.readouterr().err.splitlines()
+    assert len(problems) == 1 and problems[0].startswith(f"{broken}:6: behaviour.complaince: unknown key")
+
+
 def test_a_missing_file_is_a_user_error(capsys, tmp_path):
     assert main(["population", str(tmp_path / "nope.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err
