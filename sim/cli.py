@@ -53,8 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(command=_validate)
 
-    show = commands.add_parser("show", help="print a scenario as resolved (after extends) as YAML")
+    show = commands.add_parser("show", help="print a scenario as resolved (after extends) as YAML",
+                               description="Prints the scenario FILE as resolved (after extends) as YAML, which "
+                                           "loads as the same scenario wherever it is saved: data files by their "
+                                           "absolute paths, or with --out relative to the file written.")
     show.add_argument("file", type=Path, metavar="FILE")
+    show.add_argument("--out", type=Path, metavar="F", help="file to write (default: standard output)")
     show.set_defaults(command=_show)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of scenario files (those that extend another too)")
@@ -221,20 +225,31 @@ def _checked(file: Path) -> str:
 
 
 def _show(args) -> None:
-    from sim.scenario.inputs import read_posterior, taken_from_posterior
-    from sim.scenario.loading import file_entries, load_scenario, shown_path
+    from sim.scenario.loading import load_scenario
 
-    scenario = load_scenario(args.file)
+    text = _shown(load_scenario(args.file), args.out.resolve().parent if args.out else None)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text, end="")
+
+
+def _shown(scenario, folder: Path | None) -> str:
+    """The resolved scenario as YAML that loads wherever it is saved: each data file's path relative to `folder`,
+    where it is written (a scenario's paths are relative to its file), or, for standard output, absolute."""
+    from sim.scenario.inputs import read_posterior, taken_from_posterior
+    from sim.scenario.loading import file_entries
+
     data = scenario.model_dump(mode="json")
     for _, mapping, key in file_entries(data):
-        mapping[key] = shown_path(mapping[key])
-    print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+        mapping[key] = os.path.relpath(mapping[key], folder) if folder else mapping[key]
+    lines = [yaml.safe_dump(data, sort_keys=False, allow_unicode=True)]
     if scenario.inputs_from is not None:
         weights, _ = read_posterior(str(scenario.inputs_from.posterior_file))
-        print(f"# from the posterior {shown_path(scenario.inputs_from.posterior_file)} ({len(weights)} particles; "
-              "each replicate draws one by weight), in place of the distributions above:")
-        for name in taken_from_posterior(scenario):
-            print(f"#   {name}")
+        lines.append(f"# from the posterior {data['inputs_from']['posterior_file']} ({len(weights)} particles; "
+                     "each replicate draws one by weight), in place of the distributions above:\n")
+        lines += [f"#   {name}\n" for name in taken_from_posterior(scenario)]
+    return "".join(lines)
 
 
 def _schema(args) -> None:

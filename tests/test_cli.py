@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from pathlib import Path
 
 import jsonschema
 import pandas as pd
@@ -8,7 +9,6 @@ import yaml
 
 from sim.cli import main
 from sim.scenario.loading import file_entries, load_scenario
-from sim.scenario.schema import Scenario
 from tests.conftest import BASE, ROOT
 
 UNIVERSAL = ROOT / "scenarios" / "heshan_universal_two_child.yaml"
@@ -52,14 +52,20 @@ def test_population_table_names_each_figure(capsys):
         assert label in out
 
 
-def test_show_prints_the_resolved_variant_which_validates_as_the_same_scenario(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_show_writes_the_resolved_variant_which_loads_as_the_same_scenario_from_any_folder(capsys, monkeypatch,
+                                                                                          tmp_path):
+    monkeypatch.chdir(ROOT)  # where paths relative to the working directory would be short
+    printed, written = tmp_path / "printed.yaml", tmp_path / "deeper" / "written.yaml"
+    written.parent.mkdir()
     assert main(["show", str(UNIVERSAL)]) == 0
-    data = yaml.safe_load(capsys.readouterr().out)
+    printed.write_text(capsys.readouterr().out)
+    assert main(["show", str(UNIVERSAL), "--out", str(written)]) == 0
+    data = yaml.safe_load(written.read_text())
     assert "extends" not in data and str(data["policy"]["timeline"]["2016-01-01"]) == "universal_two_child"
-    for _, mapping, key in file_entries(data):  # every file, the posterior's too, as show printed it
-        mapping[key] = str(ROOT / mapping[key])
-    assert Scenario.model_validate(data) == load_scenario(UNIVERSAL)
+    assert all(not Path(mapping[key]).is_absolute() for _, mapping, key in file_entries(data))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(printed), str(written)]) == 0
+    assert load_scenario(printed) == load_scenario(written) == load_scenario(UNIVERSAL)
 
 
 def test_schema_is_json_schema_of_every_section(tmp_path):
