@@ -171,7 +171,8 @@ def _execution_options(command: argparse.ArgumentParser) -> None:
     execution.add_argument("--backend", choices=BACKENDS, default="loky",
                            help="loky (local processes) or dask (a Dask cluster, with --scheduler)")
     execution.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
-    execution.add_argument("--quiet", action="store_true", help="no progress bar")
+    execution.add_argument("--quiet", action="store_true",
+                           help="no progress (a bar on a terminal; in a log, a line each tenth of the way)")
 
 
 def _probability(text: str) -> float:

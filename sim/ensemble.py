@@ -15,7 +15,6 @@ per worker whatever the replicate count.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Iterable, Iterator, Union
 
 from joblib import Parallel, delayed, parallel_config
 from joblib.externals.loky import get_reusable_executor
-from tqdm import tqdm
 
 from sim.errors import UserError
+from sim.progress import progress
 from sim.provenance import provenance
 from sim.results.caps import caps_of
 from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult
@@ -157,10 +156,11 @@ def _check_same(directory: RunDirectory, scenario_json: str, settings: EnsembleS
 def run_ensemble(store: Store, execution: Execution) -> Summary:
     """Run (or continue) the ensemble described in `store` to the end; returns its summary."""
     scenario_json, settings = store.scenario_json(), store.settings()
-    caps = caps_of(Scenario.model_validate_json(scenario_json).targets)
+    scenario = Scenario.model_validate_json(scenario_json)
+    caps = caps_of(scenario.targets)
     count = settings.replicates
     while True:
-        _complete_replicates(store, scenario_json, settings, count, execution)
+        _complete_replicates(store, scenario_json, settings, count, execution, scenario.name)
         yearly, redraws = store.yearly(count)
         summary = summarize(yearly, caps, settings.replicates_per_draw, redraws)
         if _enough(summary, count, settings):
@@ -176,16 +176,14 @@ def _enough(summary: Summary, count: int, settings: EnsembleSettings) -> bool:
 
 
 def _complete_replicates(store: Store, scenario_json: str, settings: EnsembleSettings, count: int,
-                         execution: Execution) -> None:
+                         execution: Execution, label: str) -> None:
     done = store.finished()
     todo = [number for number in range(count) if number not in done]
     task = partial(replicate_of, scenario_json, settings)
-    progress = tqdm(total=count, initial=count - len(todo), unit="replicate", dynamic_ncols=True,
-                    disable=execution.quiet or not sys.stderr.isatty())
-    with progress:
+    with progress(label, count, count - len(todo), execution.quiet) as shown:
         for replicate in _replicates(task, todo, execution):
             store.save(replicate)
-            progress.update()
+            shown.update()
 
 
 def replicate_of(scenario_json: str, settings: EnsembleSettings, number: int) -> ReplicateResult:
