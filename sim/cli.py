@@ -345,7 +345,15 @@ def _backlog_lines(backlog: dict | None) -> list[str]:
               for residence, by_age in backlog["by_residence_and_age"].items())]
 
 
-KEY_INDICATORS = ("population_end", "births", "deaths", "natural_growth_permille", "tfr", "srb")
+# the yearly indicators a run's summary shows, in a planner's words, each to the precision that means something
+KEY_INDICATORS = {
+    "population_end": ("population at the end of the year", "{:,.0f}"),
+    "births": ("births", "{:,.0f}"),
+    "deaths": ("deaths", "{:,.0f}"),
+    "natural_growth_permille": ("natural growth per 1,000 people", "{:.1f}"),
+    "tfr": ("children per woman (total fertility rate)", "{:.2f}"),
+    "srb": ("boys born per 100 girls", "{:.1f}"),
+}
 _SETTINGS_OPTIONS = ("replicates", "parameter_draws", "replicates_per_draw", "until_ci", "max_replicates", "seed",
                      "engine", "population_size", "central_inputs")
 
@@ -371,12 +379,22 @@ def _print_run(result) -> None:
     report = RunDirectory(result.path).report_path
     if not report.exists():
         write_run_report(result, report)
-    print(f"{result.manifest['scenario_name']}: {result.count} replicate(s), seed {result.seed}")
-    print("Medians over the replicates:")
-    print(result.medians(KEY_INDICATORS).to_string(float_format=lambda v: f"{v:,.1f}"))
+    print(f"{result.manifest['scenario_name']}: {result.count:,} {'replicate' if result.count == 1 else 'replicates'}"
+          f" (seed {result.seed})")
+    print(_medians_table(result))
     for sentence in headline_sentences(result.summary):
         print(sentence)
     print(f"wrote {result.path} (the report: {report})")
+
+
+def _medians_table(result) -> str:
+    """The key indicators by year, a row each in words; the middle replicate's value (the median) of each."""
+    medians = result.medians(list(KEY_INDICATORS))
+    width = max(len(words) for words, _ in KEY_INDICATORS.values())
+    years = "".join(f"{year:>10}" for year in medians.index)
+    rows = [f"  {words:<{width}}" + "".join(f"{form.format(value):>10}" for value in medians[name])
+            for name, (words, form) in KEY_INDICATORS.items()]
+    return "\n".join([f"{'Median of the replicates':<{width + 2}}{years}", *rows])
 
 
 def _report(args) -> None:

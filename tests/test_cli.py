@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -134,7 +135,11 @@ def test_run_writes_the_yearly_indicators_of_each_replicate(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "replicates.csv")
     assert list(table.columns) == ["replicate", "year", *INDICATORS]
     assert sorted(table.replicate.unique()) == [0, 1] and sorted(table.year.unique()) == list(range(2016, 2021))
-    assert "natural_growth_permille" in capsys.readouterr().out
+    summary = capsys.readouterr().out.splitlines()
+    assert not any("natural_growth_permille" in line for line in summary)  # words, not column names
+    rows = {line.split("  ")[1]: line.split()[-5:] for line in summary if line.startswith("  ")}
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", value) for value in rows["population at the end of the year"])
+    assert all(re.fullmatch(r"-?\d+\.\d", value) for value in rows["natural growth per 1,000 people"])
     assert not list(tmp_path.glob("*.partial"))
 
 
