@@ -266,15 +266,19 @@ def _schema(args) -> None:
 def _population(args) -> int:
     from dataclasses import replace
 
+    from sim.ensemble import too_small
     from sim.population.description import base_summary
-    from sim.population.synthesis import scaled
+    from sim.population.synthesis import TooFewAgents, scaled
     from sim.results.runs import people_per_agent
     from sim.scenario.inputs import realize
     from sim.scenario.loading import load_scenario
 
     scenario, _ = realize(load_scenario(args.file))
     seed = scenario.ensemble.seed if args.seed is None else args.seed
-    synthesis = scaled(scenario, np.random.default_rng(seed), people_per_agent(scenario, args.population_size))
+    try:
+        synthesis = scaled(scenario, np.random.default_rng(seed), people_per_agent(scenario, args.population_size))
+    except TooFewAgents as short:
+        raise too_small(short, scenario, args.population_size, replicates=1) from None
     # the summary counts the agents themselves; it says whom each stands for
     summary = {**base_summary(scenario, replace(synthesis, people_per_agent=1.0), seed),
                "people_per_agent": synthesis.people_per_agent}

@@ -25,11 +25,13 @@ from joblib.externals.loky import get_reusable_executor
 
 from sim.errors import UserError
 from sim.progress import progress
+from sim.population.synthesis import TooFewAgents, fewest_agents
 from sim.provenance import provenance
 from sim.results.caps import caps_of
 from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult
 from sim.results.storage import MemoryStore, RunDirectory, run_identity
 from sim.results.summary import Summary, summarize
+from sim.scenario.inputs import realize
 from sim.scenario.loading import content_hash
 from sim.scenario.schema import Scenario
 from sim.simulation import ENGINES, run_replicate
@@ -97,9 +99,17 @@ class Ensemble:
             run_ensemble(store, self.execution)
             return store.result()
         directory = RunDirectory(Path(out))
+        started = not directory.exists
         prepare(directory, scenario_json, self.settings, self.source)
-        if not directory.complete:
-            run_ensemble(directory, self.execution)
+        try:
+            if not directory.complete:
+                run_ensemble(directory, self.execution)
+        except UserError as error:
+            # bad input found on the way leaves no folder that would only stand in the way of the mended run: one
+            # holding no replicate yet, or one that could never finish (its replicate that fell short would again)
+            if started and (isinstance(error, QuickRunTooSmall) or not directory.finished()):
+                directory.discard()
+            raise
         return directory.result()
 
 
@@ -153,6 +163,10 @@ def _check_same(directory: RunDirectory, scenario_json: str, settings: EnsembleS
                         "choose another --out (or --resume it)")
 
 
+class QuickRunTooSmall(UserError):
+    """A quick run with too few agents for what the synthesis needs (`TooFewAgents`)."""
+
+
 def run_ensemble(store: Store, execution: Execution) -> Summary:
     """Run (or continue) the ensemble described in `store` to the end; returns its summary."""
     scenario_json, settings = store.scenario_json(), store.settings()
@@ -160,7 +174,10 @@ def run_ensemble(store: Store, execution: Execution) -> Summary:
     caps = caps_of(scenario.targets)
     count = settings.replicates
     while True:
-        _complete_replicates(store, scenario_json, settings, count, execution, scenario.name)
+        try:
+            _complete_replicates(store, scenario_json, settings, count, execution, scenario.name)
+        except TooFewAgents as short:
+            raise too_small(short, scenario, settings.population_size, most_replicates(settings)) from None
         yearly, redraws = store.yearly(count)
         summary = summarize(yearly, caps, settings.replicates_per_draw, redraws)
         if _enough(summary, count, settings):
@@ -168,6 +185,16 @@ def run_ensemble(store: Store, execution: Execution) -> Summary:
         count = min(count + settings.replicates, most_replicates(settings))
     store.finish(count, summary)
     return summary
+
+
+def too_small(short: TooFewAgents, scenario: Scenario, population_size: int | None, replicates: int) -> UserError:
+    """The error to raise for `short`: in a quick run (`population_size` agents) a need of the synthesis falling
+    short is the few agents' doing, not the scenario's, so it says so, and what size would do."""
+    if population_size is None:
+        return short
+    fewest = fewest_agents(realize(scenario)[0], replicates)
+    return QuickRunTooSmall(f"a quick run of {population_size:,} simulated people is too small for {short.need} "
+                            f"({short.shortfall}); use --population-size of at least {fewest:,}")
 
 
 def _enough(summary: Summary, count: int, settings: EnsembleSettings) -> bool:

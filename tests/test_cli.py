@@ -148,3 +148,16 @@ def test_run_of_a_broken_scenario_exits_2_and_writes_nothing(tmp_path, capsys):
     assert code == 2
     assert not (tmp_path / "out").exists()
     assert "second_child_intention.rural" in capsys.readouterr().err
+
+
+def test_a_quick_run_too_small_for_the_synthesis_says_so_and_what_size_would_do_and_leaves_no_run(tmp_path, capsys):
+    kept = tmp_path / "kept"  # a folder the user had: only the run's own files go
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    for out in (tmp_path / "new", kept):
+        assert main(["run", str(UNIVERSAL), "--replicates", "4", "--population-size", "40", "--jobs", "1",
+                     "--out", str(out)]) == 2
+        problem = capsys.readouterr().err.strip()
+        assert re.fullmatch(r"erhai: a quick run of 40 simulated people is too small for (the marriage market|the "
+                            r"base year's births) \(.+\); use --population-size of at least \d,\d00", problem)
+    assert not (tmp_path / "new").exists() and [path.name for path in kept.iterdir()] == ["notes.txt"]
