@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--out", type=Path, metavar="F", help="file to write (default: standard output)")
     show.set_defaults(command=_show)
 
-    schema = commands.add_parser("schema", help="write the JSON Schema of scenario files (those that extend another too)")
+    schema = commands.add_parser("schema",
+                                 help="write the JSON Schema of scenario files (those that extend another too)")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
     schema.set_defaults(command=_schema)
 

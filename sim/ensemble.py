@@ -24,8 +24,8 @@ from joblib import Parallel, delayed, parallel_config
 from joblib.externals.loky import get_reusable_executor
 
 from sim.errors import UserError
-from sim.progress import progress
 from sim.population.synthesis import TooFewAgents, fewest_agents
+from sim.progress import progress
 from sim.provenance import provenance
 from sim.results.caps import caps_of
 from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult

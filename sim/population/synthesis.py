@@ -52,6 +52,7 @@ _CALIBRATION_WOMEN_PER_AGE = 4000
 _MARRIAGE_SAMPLE = 100_000  # per residence; the monthly hazard's sampling error is a few per cent
 _LEVEL_SAMPLE_WOMEN = 100_000  # of childbearing age (a full district has about 230,000)
 _MEASURED_AGENTS = 20_000  # where what a quick run needs is measured (`fewest_agents`): its margins are sure there
+_SHORT_CHANCE = 0.01  # the chance a quick run of the size `fewest_agents` suggests still falls short
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,9 @@ class TooFewAgents(UserError):
         return type(self), (self.need, self.shortfall, self.blame)
 
 
-def fewest_agents(scenario: Scenario, replicates: int, chance: float = 0.01) -> int:
+def fewest_agents(scenario: Scenario, replicates: int) -> int:
     """The fewest agents (two significant figures, rounded up) with which `replicates` replicates of the realized
-    `scenario` fall short of what the synthesis needs with at most `chance` (`TooFewAgents`).
+    `scenario` fall short of what the synthesis needs (`TooFewAgents`) with a chance of at most `_SHORT_CHANCE`.
 
     Each need is a count that must stay above nought: in each residence the men of marrying age less the married
     women, and the base year's births. Over n agents a count has mean n*m and variance about n*v (as if each agent
@@ -94,7 +95,7 @@ def fewest_agents(scenario: Scenario, replicates: int, chance: float = 0.01) -> 
     synthesis = synthesize(scenario, np.random.default_rng(scenario.ensemble.seed), _MEASURED_AGENTS)
     births = synthesis.births_last_year.sum() / len(synthesis.population)
     needs = [*_market_margins(scenario, synthesis.population), (births, births * (1 - births))]
-    z = norm.isf(chance / (replicates * len(needs)))
+    z = norm.isf(_SHORT_CHANCE / (replicates * len(needs)))
     fewest = max(z ** 2 * variance / mean ** 2 for mean, variance in needs)
     unit = 10 ** max(0, math.floor(math.log10(fewest)) - 1)
     return math.ceil(fewest / unit) * unit
