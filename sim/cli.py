@@ -54,15 +54,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"erhai {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check scenario files")
+    validate = commands.add_parser("validate", help="check scenario, experiment or calibration targets files")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(command=_validate)
 
-    show = commands.add_parser("show", help="print a scenario as resolved (after extends) as YAML")
+    show = commands.add_parser("show", help="print a scenario as resolved (after extends) as YAML",
+                               description="Prints the scenario FILE as resolved (after extends) as YAML, which "
+                                           "loads as the same scenario wherever it is saved: data files by their "
+                                           "absolute paths, or with --out relative to the file written.")
     show.add_argument("file", type=Path, metavar="FILE")
+    show.add_argument("--out", type=Path, metavar="F", help="file to write (default: standard output)")
     show.set_defaults(command=_show)
 
-    schema = commands.add_parser("schema", help="write the JSON Schema of the scenario format")
+    schema = commands.add_parser("schema",
+                                 help="write the JSON Schema of scenario files (those that extend another too)")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
     schema.set_defaults(command=_schema)
 
@@ -177,7 +182,8 @@ def _execution_options(command: argparse.ArgumentParser) -> None:
     execution.add_argument("--backend", choices=BACKENDS, default="loky",
                            help="loky (local processes) or dask (a Dask cluster, with --scheduler)")
     execution.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
-    execution.add_argument("--quiet", action="store_true", help="no progress bar")
+    execution.add_argument("--quiet", action="store_true",
+                           help="no progress (a bar on a terminal; in a log, a line each tenth of the way)")
 
 
 def _probability(text: str) -> float:
@@ -202,40 +208,66 @@ def _positive_int(text: str) -> int:
 
 
 def _validate(args) -> int:
-    from sim.scenario.loading import load_scenario
-
     failed = False
     for file in args.files:
         try:
-            load_scenario(file)
-            print(f"ok {file}")
+            print(f"ok {file}{_checked(file)}")
         except UserError as exc:
             print(str(exc), file=sys.stderr)
             failed = True
     return EXIT_USER_ERROR if failed else 0
 
 
-def _show(args) -> None:
-    from sim.scenario.inputs import read_posterior, taken_from_posterior
-    from sim.scenario.loading import file_entries, load_scenario, shown_path
+def _checked(file: Path) -> str:
+    """Check `file` as what its top keys say it is: an experiment (it has a design), calibration targets (inputs
+    to fit) or a scenario; says which, if not a scenario."""
+    from sim.calibration.targets import load_targets
+    from sim.scenario.experiment import load_experiment
+    from sim.scenario.loading import load_scenario, read_yaml_source
 
-    scenario = load_scenario(args.file)
+    keys = set(read_yaml_source(file.resolve()).data)
+    if keys & {"variants", "sweep"}:
+        experiment = load_experiment(file)
+        return f" (an experiment of {len(experiment.variants)} variants, each a valid scenario)"
+    if "fit" in keys:
+        targets = load_targets(file)
+        return f" (calibration targets: {len(targets.spec.targets)} targets, {len(targets.spec.fit)} inputs to fit)"
+    load_scenario(file)
+    return ""
+
+
+def _show(args) -> None:
+    from sim.scenario.loading import load_scenario
+
+    text = _shown(load_scenario(args.file), args.out.resolve().parent if args.out else None)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text, end="")
+
+
+def _shown(scenario, folder: Path | None) -> str:
+    """The resolved scenario as YAML that loads wherever it is saved: each data file's path relative to `folder`,
+    where it is written (a scenario's paths are relative to its file), or, for standard output, absolute."""
+    from sim.scenario.inputs import read_posterior, taken_from_posterior
+    from sim.scenario.loading import file_entries
+
     data = scenario.model_dump(mode="json")
     for _, mapping, key in file_entries(data):
-        mapping[key] = shown_path(mapping[key])
-    print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+        mapping[key] = os.path.relpath(mapping[key], folder) if folder else mapping[key]
+    lines = [yaml.safe_dump(data, sort_keys=False, allow_unicode=True)]
     if scenario.inputs_from is not None:
         weights, _ = read_posterior(str(scenario.inputs_from.posterior_file))
-        print(f"# from the posterior {shown_path(scenario.inputs_from.posterior_file)} ({len(weights)} particles; "
-              "each replicate draws one by weight), in place of the distributions above:")
-        for name in taken_from_posterior(scenario):
-            print(f"#   {name}")
+        lines.append(f"# from the posterior {data['inputs_from']['posterior_file']} ({len(weights)} particles; "
+                     "each replicate draws one by weight), in place of the distributions above:\n")
+        lines += [f"#   {name}\n" for name in taken_from_posterior(scenario)]
+    return "".join(lines)
 
 
 def _schema(args) -> None:
-    from sim.scenario.schema import Scenario
+    from sim.scenario.schema import file_schema
 
-    text = json.dumps(Scenario.model_json_schema(), indent=2, default=str) + "\n"
+    text = json.dumps(file_schema(), indent=2, default=str) + "\n"
     if args.out:
         args.out.write_text(text)
     else:
@@ -245,15 +277,19 @@ def _schema(args) -> None:
 def _population(args) -> int:
     from dataclasses import replace
 
+    from sim.ensemble import too_small
     from sim.population.description import base_summary
-    from sim.population.synthesis import scaled
+    from sim.population.synthesis import TooFewAgents, scaled
     from sim.results.runs import people_per_agent
     from sim.scenario.inputs import realize
     from sim.scenario.loading import load_scenario
 
     scenario, _ = realize(load_scenario(args.file))
     seed = scenario.ensemble.seed if args.seed is None else args.seed
-    synthesis = scaled(scenario, np.random.default_rng(seed), people_per_agent(scenario, args.population_size))
+    try:
+        synthesis = scaled(scenario, np.random.default_rng(seed), people_per_agent(scenario, args.population_size))
+    except TooFewAgents as short:
+        raise too_small(short, scenario, args.population_size, replicates=1) from None
     # the summary counts the agents themselves; it says whom each stands for
     summary = {**base_summary(scenario, replace(synthesis, people_per_agent=1.0), seed),
                "people_per_agent": synthesis.people_per_agent}
@@ -324,7 +360,15 @@ def _backlog_lines(backlog: dict | None) -> list[str]:
               for residence, by_age in backlog["by_residence_and_age"].items())]
 
 
-KEY_INDICATORS = ("population_end", "births", "deaths", "natural_growth_permille", "tfr", "srb")
+# the yearly indicators a run's summary shows, in a planner's words, each to the precision that means something
+KEY_INDICATORS = {
+    "population_end": ("population at the end of the year", "{:,.0f}"),
+    "births": ("births", "{:,.0f}"),
+    "deaths": ("deaths", "{:,.0f}"),
+    "natural_growth_permille": ("natural growth per 1,000 people", "{:.1f}"),
+    "tfr": ("children per woman (total fertility rate)", "{:.2f}"),
+    "srb": ("boys born per 100 girls", "{:.1f}"),
+}
 _SETTINGS_OPTIONS = ("replicates", "parameter_draws", "replicates_per_draw", "until_ci", "max_replicates", "seed",
                      "engine", "population_size", "central_inputs")
 
@@ -350,12 +394,22 @@ def _print_run(result) -> None:
     report = RunDirectory(result.path).report_path
     if not report.exists():
         write_run_report(result, report)
-    print(f"{result.manifest['scenario_name']}: {result.count} replicate(s), seed {result.seed}")
-    print("Medians over the replicates:")
-    print(result.medians(KEY_INDICATORS).to_string(float_format=lambda v: f"{v:,.1f}"))
+    print(f"{result.manifest['scenario_name']}: {result.count:,} {'replicate' if result.count == 1 else 'replicates'}"
+          f" (seed {result.seed})")
+    print(_medians_table(result))
     for sentence in headline_sentences(result.summary):
         print(sentence)
     print(f"wrote {result.path} (the report: {report})")
+
+
+def _medians_table(result) -> str:
+    """The key indicators by year, a row each in words; the middle replicate's value (the median) of each."""
+    medians = result.medians(list(KEY_INDICATORS))
+    width = max(len(words) for words, _ in KEY_INDICATORS.values())
+    years = "".join(f"{year:>10}" for year in medians.index)
+    rows = [f"  {words:<{width}}" + "".join(f"{form.format(value):>10}" for value in medians[name])
+            for name, (words, form) in KEY_INDICATORS.items()]
+    return "\n".join([f"{'Median of the replicates':<{width + 2}}{years}", *rows])
 
 
 def _report(args) -> None:

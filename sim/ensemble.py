@@ -15,7 +15,6 @@ per worker whatever the replicate count.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -23,14 +22,16 @@ from typing import Iterable, Iterator, Union
 
 from joblib import Parallel, delayed, parallel_config
 from joblib.externals.loky import get_reusable_executor
-from tqdm import tqdm
 
 from sim.errors import UserError
+from sim.population.synthesis import TooFewAgents, fewest_agents
+from sim.progress import progress
 from sim.provenance import provenance
 from sim.results.caps import caps_of
 from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult
 from sim.results.storage import MemoryStore, RunDirectory, run_identity
 from sim.results.summary import Summary, summarize
+from sim.scenario.inputs import realize
 from sim.scenario.loading import content_hash
 from sim.scenario.schema import Scenario
 from sim.simulation import ENGINES, run_replicate
@@ -97,9 +98,17 @@ class Ensemble:
             store = MemoryStore(scenario_json, self.settings, _manifest(scenario_json, self.settings, self.source))
             run_ensemble(store, self.execution)
             return store.result()
+        started = not RunDirectory(Path(out)).exists
         directory = self.start(out)
-        if not directory.complete:
-            run_ensemble(directory, self.execution)
+        try:
+            if not directory.complete:
+                run_ensemble(directory, self.execution)
+        except UserError as error:
+            # bad input found on the way leaves no folder that would only stand in the way of the mended run: one
+            # holding no replicate yet, or one that could never finish (its replicate that fell short would again)
+            if started and (isinstance(error, QuickRunTooSmall) or not directory.finished()):
+                directory.discard()
+            raise
         return directory.result()
 
     def start(self, out: str | Path) -> RunDirectory:
@@ -160,13 +169,21 @@ def _check_same(directory: RunDirectory, scenario_json: str, settings: EnsembleS
                         "choose another --out (or --resume it)")
 
 
+class QuickRunTooSmall(UserError):
+    """A quick run with too few agents for what the synthesis needs (`TooFewAgents`)."""
+
+
 def run_ensemble(store: Store, execution: Execution) -> Summary:
     """Run (or continue) the ensemble described in `store` to the end; returns its summary."""
     scenario_json, settings = store.scenario_json(), store.settings()
-    caps = caps_of(Scenario.model_validate_json(scenario_json).targets)
+    scenario = Scenario.model_validate_json(scenario_json)
+    caps = caps_of(scenario.targets)
     count = settings.replicates
     while True:
-        _complete_replicates(store, scenario_json, settings, count, execution)
+        try:
+            _complete_replicates(store, scenario_json, settings, count, execution, scenario.name)
+        except TooFewAgents as short:
+            raise too_small(short, scenario, settings.population_size, most_replicates(settings)) from None
         yearly, redraws = store.yearly(count)
         summary = summarize(yearly, caps, settings.replicates_per_draw, redraws)
         if _enough(summary, count, settings):
@@ -176,22 +193,30 @@ def run_ensemble(store: Store, execution: Execution) -> Summary:
     return summary
 
 
+def too_small(short: TooFewAgents, scenario: Scenario, population_size: int | None, replicates: int) -> UserError:
+    """The error to raise for `short`: in a quick run (`population_size` agents) a need of the synthesis falling
+    short is the few agents' doing, not the scenario's, so it says so, and what size would do."""
+    if population_size is None:
+        return short
+    fewest = fewest_agents(realize(scenario)[0], replicates)
+    return QuickRunTooSmall(f"a quick run of {population_size:,} simulated people is too small for {short.need} "
+                            f"({short.shortfall}); use --population-size of at least {fewest:,}")
+
+
 def _enough(summary: Summary, count: int, settings: EnsembleSettings) -> bool:
     return (settings.until_ci is None or count >= most_replicates(settings)
             or summary.widest_half_width() <= settings.until_ci)
 
 
 def _complete_replicates(store: Store, scenario_json: str, settings: EnsembleSettings, count: int,
-                         execution: Execution) -> None:
+                         execution: Execution, label: str) -> None:
     done = store.finished()
     todo = [number for number in range(count) if number not in done]
     task = partial(replicate_of, scenario_json, settings)
-    progress = tqdm(total=count, initial=count - len(todo), unit="replicate", dynamic_ncols=True,
-                    disable=execution.quiet or not sys.stderr.isatty())
-    with progress:
+    with progress(label, count, count - len(todo), execution.quiet) as shown:
         for replicate in _replicates(task, todo, execution):
             store.save(replicate)
-            progress.update()
+            shown.update()
 
 
 def replicate_of(scenario_json: str, settings: EnsembleSettings, number: int) -> ReplicateResult:

@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.stats import norm
 
 from sim.engines.rules import (GAVE_UP, INTERVAL_SHAPE, RESIDENCE_ROWS, Rates, intention_ranks, male_birth_probability,
                                match_husbands, wanted_husband_age)
@@ -49,6 +51,8 @@ BROAD_GROUPS = tuple((low, high or census.OPEN_AGE + 1) for low, high in BROAD_A
 _CALIBRATION_WOMEN_PER_AGE = 4000
 _MARRIAGE_SAMPLE = 100_000  # per residence; the monthly hazard's sampling error is a few per cent
 _LEVEL_SAMPLE_WOMEN = 100_000  # of childbearing age (a full district has about 230,000)
+_MEASURED_AGENTS = 20_000  # where what a quick run needs is measured (`fewest_agents`): its margins are sure there
+_SHORT_CHANCE = 0.01  # the chance a quick run of the size `fewest_agents` suggests still falls short
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,47 @@ class Synthesis:
     problems: list[str]  # what is implausible about the histories (`sim.population.histories.solve_level`)
     history: History  # what drew the later births (describes them: `History.second_child_wishes`)
     people_per_agent: float = 1.0  # whom each agent stands for (`scaled`): counts are multiplied by it
+
+
+class TooFewAgents(UserError):
+    """What the synthesis needs came out short: by chance in a population of few agents (`sim.ensemble` says a
+    quick run is too small, and what size would do), else the scenario's inputs (`blame`) must be at fault."""
+
+    def __init__(self, need: str, shortfall: str, blame: str):
+        super().__init__(f"population: {shortfall}; check {blame}")
+        self.need, self.shortfall, self.blame = need, shortfall, blame
+
+    def __reduce__(self):  # so that it crosses from a worker process whole
+        return type(self), (self.need, self.shortfall, self.blame)
+
+
+def fewest_agents(scenario: Scenario, replicates: int) -> int:
+    """The fewest agents (two significant figures, rounded up) with which `replicates` replicates of the realized
+    `scenario` fall short of what the synthesis needs (`TooFewAgents`) with a chance of at most `_SHORT_CHANCE`.
+
+    Each need is a count that must stay above nought: in each residence the men of marrying age less the married
+    women, and the base year's births. Over n agents a count has mean n*m and variance about n*v (as if each agent
+    were drawn alone; ages and sexes are exact, so this errs large), so it falls short with chance Phi(-z) at
+    n = z^2 v / m^2. m and v are measured at the central inputs, in a population of `_MEASURED_AGENTS`.
+    """
+    synthesis = synthesize(scenario, np.random.default_rng(scenario.ensemble.seed), _MEASURED_AGENTS)
+    births = synthesis.births_last_year.sum() / len(synthesis.population)
+    needs = [*_market_margins(scenario, synthesis.population), (births, births * (1 - births))]
+    z = norm.isf(_SHORT_CHANCE / (replicates * len(needs)))
+    fewest = max(z ** 2 * variance / mean ** 2 for mean, variance in needs)
+    unit = 10 ** max(0, math.floor(math.log10(fewest)) - 1)
+    return math.ceil(fewest / unit) * unit
+
+
+def _market_margins(scenario: Scenario, people: People) -> list[tuple[float, float]]:
+    """Per agent, the mean and variance of the men of marrying age less the married women, in each residence."""
+    wives, men = _marriage_market(scenario, people.sex, people.marital, (people.age_months + 0.5) / 12)
+    margins = []
+    for residence in (URBAN, RURAL):
+        here = people.residence == residence
+        husbands, brides = (men & here).mean(), (wives & here).mean()
+        margins.append((husbands - brides, husbands + brides - (husbands - brides) ** 2))
+    return margins
 
 
 def scaled(scenario: Scenario, rng: np.random.Generator, people_per_agent: float) -> Synthesis:
@@ -216,6 +261,9 @@ def synthesize(scenario: Scenario, rng: np.random.Generator, size: float | None 
     # than the scenario's births a year (women were postponing: the census's period first-birth rate was a
     # quarter below the cohorts' progression). The scenario's figure sets the run's level: the pregnancies under
     # way are thinned to it, so the run's first months continue that level rather than the history's.
+    if not births.sum():
+        raise TooFewAgents("the base year's births", "none in the 12 months before the base date to set the level "
+                           "of births from", "population.births_per_year and the fertility age pattern")
     level = p.births_per_year * size / p.size / births.sum()
     histories.thin_pregnancies(exact_age[women], scenario.fertility.gestation_months, min(level, 1.0), rng)
     columns.update({k: _scatter(k, v, women, len(sex)) for k, v in histories.columns(exact_age[women], scenario).items()})
@@ -496,19 +544,24 @@ def _by_age(rows, age: np.ndarray) -> np.ndarray:
     return shares[np.maximum(np.searchsorted(starts, age, side="right") - 1, 0)]
 
 
+def _marriage_market(scenario: Scenario, sex: np.ndarray, marital: np.ndarray,
+                     exact_age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who is married before the husbands are chosen (the women), and who may be chosen (men of marrying age)."""
+    return (sex == FEMALE) & (marital == MARRIED), (sex == MALE) & (exact_age >= scenario.marriage.min_age_men)
+
+
 def _link_husbands(scenario: Scenario, rng, columns: dict[str, np.ndarray], exact_age: np.ndarray) -> np.ndarray:
     """Spouse ids: each married woman gets an unmarried man of her residence near her age plus the gap."""
     m = scenario.marriage
     sex, residence, marital = columns["sex"], columns["residence"], columns["marital"]
     spouse = np.full(len(sex), -1, np.int32)
     age = np.floor(exact_age).astype(int)
-    wives = np.flatnonzero((sex == FEMALE) & (marital == MARRIED))
-    men = np.flatnonzero((sex == MALE) & (exact_age >= m.min_age_men))
+    wives, men = map(np.flatnonzero, _marriage_market(scenario, sex, marital, exact_age))
     wanted = wanted_husband_age(scenario, exact_age[wives], rng, census.OPEN_AGE)
     husbands = match_husbands(wanted, age[men], rng, residence[wives], residence[men])
     if (husbands < 0).any():
-        raise UserError(f"population: {(husbands < 0).sum()} married women found no husband of their "
-                        "residence; check the age structure and marriage.husband_age_gap_mean_years")
+        raise TooFewAgents("the marriage market", f"{(husbands < 0).sum()} married women found no husband of "
+                           "their residence", "the age structure and marriage.husband_age_gap_mean_years")
     spouse[wives] = men[husbands]
     spouse[men[husbands]] = wives
     married_men = spouse >= 0

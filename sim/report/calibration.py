@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.calibration.run import Calibration
+from sim.progress import duration
 from sim.report.charts import A4_LANDSCAPE, BODY_SIZE, CAP_COLOUR, PALETTE, PLAN_COLOUR, page, text_column
 from sim.report.pdf import number_pages, write_pdf
 
@@ -81,7 +82,7 @@ def summary_page(calibration: Calibration) -> Figure:
     figure = page("What the calibration fitted to what, and how much the data said",
                   f"{len(calibration.fit)} inputs of \"{record['scenario']}\" fitted by ABC-SMC to "
                   f"{len(record['targets'])} targets: {generations['simulations'].sum():,} simulations in "
-                  f"{len(generations)} generations, {_duration(record['wall_seconds'])} in all with the predictive "
+                  f"{len(generations)} generations, {duration(record['wall_seconds'])} in all with the predictive "
                   f"check. Each simulation is one replicate of {settings['population_size']:,} agents, whose chance "
                   "variation adds to the spread of the simulated targets: the posterior is conservative, wider than "
                   "the data alone would make it.")
@@ -96,12 +97,6 @@ def summary_page(calibration: Calibration) -> Figure:
     text_column(figure, 0.47, TOP, 0.50, "How much the data narrowed each input's 90% interval",
                 [_narrowing(row) for row in calibration.posterior_summary.itertuples()], warnings=rough)
     return figure
-
-
-def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def _narrowing(row) -> str:

@@ -145,6 +145,17 @@ class RunDirectory:
         write_atomically(self.path / SCENARIO, json.dumps(json.loads(scenario_json), indent=2) + "\n")
         write_json(self.path / MANIFEST, {**manifest, "status": RUNNING, "started": now(), "finished": None})
 
+    def discard(self) -> None:
+        """Remove what `create` and `save` wrote, for a run that could never finish, and the folder if that leaves
+        it empty (it may be one the user keeps other things in)."""
+        for part in self.parts.glob("r*.json"):
+            part.unlink()
+        for path in (self.path / MANIFEST, self.path / SCENARIO):
+            path.unlink()
+        for folder in (self.parts, self.path):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+
     def scenario_json(self) -> str:
         return (self.path / SCENARIO).read_text()
 

@@ -388,3 +388,40 @@ class Scenario(Section):
         first = min(self.population.census_date, base)
         years = self.fertility.max_age - self.fertility.min_age
         return first - dt.timedelta(days=round(years * 365.25))
+
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_INHERITING = "Inheriting"  # suffix of a section's definition in a file that extends another
+_EXTENDS = {"type": "string", "description": "the scenario file this one builds on, relative to this file; a "
+                                             "file that extends another states only what differs"}
+
+
+def file_schema() -> dict:
+    """The JSON Schema of a scenario file, for editors and `erhai schema`.
+
+    A file without `extends` is a whole `Scenario`. A file with it may omit
+    anything its base gives, at any depth (a distribution may set only its
+    mean), so its sections take copies of the definitions with nothing
+    required; unknown keys are errors in both. What the merge leaves out is
+    for `erhai validate` to say, which knows the base.
+    """
+    whole = Scenario.model_json_schema()
+    definitions = whole.pop("$defs")
+    inheriting = _inheriting(whole)
+    inheriting["properties"] = {"extends": _EXTENDS, **inheriting["properties"]}
+    return {"$schema": _DIALECT, **inheriting,
+            "if": {"required": ["extends"]}, "else": {"$ref": "#/$defs/Scenario"},
+            "$defs": {**definitions, "Scenario": whole,
+                      **{name + _INHERITING: _inheriting(schema) for name, schema in definitions.items()}}}
+
+
+def _inheriting(schema: Any) -> Any:
+    """`schema` with no field required at any depth, referring to the inheriting copies of its definitions."""
+    if isinstance(schema, list):
+        return [_inheriting(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    # without `dist` required the distributions' shapes overlap ({mean: 0.7} fits several), so any may match
+    renamed = {"oneOf": "anyOf"}
+    return {renamed.get(key, key): value + _INHERITING if key == "$ref" else _inheriting(value)
+            for key, value in schema.items() if key != "required"}
