@@ -80,3 +80,19 @@ def test_implausible_draws_are_drawn_again_so_every_replicate_runs_plausible_inp
             assert ColumnarModel(first, synthesis, random_streams).problems  # the draw set aside was implausible
             assert drawn["behaviour.compliance"] != first.behaviour.compliance
     assert redrawn > 0
+
+
+def test_the_base_year_row_is_what_the_run_starts_from(universal):
+    """The base year's births are the scenario's level, split by order as the histories drew them; its TFR by
+    order adds up; its population and age shares are the base pyramid's; what a base cannot tell is blank."""
+    replicate = run_replicate(universal, 3, 0, population_size=3000)
+    (base,) = replicate.base.to_dict(orient="records")
+    assert base["year"] == universal.period.start.year - 1 == replicate.yearly["year"].min() - 1
+    births_per_year = replicate.inputs.get("population.births_per_year", central(universal.population.births_per_year))
+    assert base["births"] == pytest.approx(births_per_year, rel=1e-9)
+    assert base["births_order1"] + base["births_order2"] + base["births_order3plus"] == pytest.approx(base["births"])
+    assert base["tfr"] == pytest.approx(base["tfr_order1"] + base["tfr_order2"] + base["tfr_order3plus"])
+    pyramid = replicate.pyramids[replicate.pyramids["year"] == base["year"]]
+    assert base["population_end"] == pytest.approx(pyramid["people"].sum())
+    assert base["natural_growth_permille"] == pytest.approx(base["birth_rate_permille"] - base["death_rate_permille"])
+    assert all(np.isnan(base[name]) for name in ("births_male", "births_female", "srb", "net_migrants"))

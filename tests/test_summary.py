@@ -102,10 +102,10 @@ def test_summary_is_plain_json_and_reads_back_the_same():
 def test_headline_sentences():
     population, growth = headline_sentences(summarize(HAND_BUILT, CAPS))
     low, high = Probability.of(1, 4).ci95
-    assert population == (f"Chance that the population exceeds 100 at the end of 2020: "
-                          f"25% (95% CI {low:.0%}-{high:.0%}, 4 replicates).")
-    assert growth == (f"Chance that natural growth averages above 8.5 per mille over 2016-2020: "
-                      f"25% (95% CI {low:.0%}-{high:.0%}, 4 replicates).")
+    said = f"25% (1 of 4 simulated futures; 95% interval {low:.0%} to {high:.0%}, simulation error only)."
+    assert population == f"Chance that the population exceeds 100 at the end of 2020, the plan's cap: {said}"
+    assert growth == ("Chance that natural growth averages above 8.5 per mille a year over 2016-2020, the plan's "
+                      f"cap: {said}")
     big = caps_of(targets(2020, (2016, 2020), population_limit=920000))
     assert "exceeds 920,000 at the end" in headline_sentences(summarize(HAND_BUILT, big))[0]
 

@@ -232,9 +232,10 @@ class DistrictModel(mesa.Model):
 
 
 def base_year_indicators(scenario: Scenario, synthesis: Synthesis) -> dict[str, float]:
-    """What the run starts from: the base year's indicators, at the level of births the engines run at."""
+    """What the run starts from: the base year's indicators, at the level of births the engines run at,
+    labelled the year before the run's first (a run from a census day has a first year of a few months)."""
     tables = life_tables(scenario, synthesis.base_date.year + 0.5)
-    return base_year_row(synthesis.population, synthesis.base_date.year, synthesis.births_against_history,
+    return base_year_row(synthesis.population, scenario.period.start.year - 1, synthesis.births_against_history,
                          {sex: table.qx for sex, table in tables.items()}, synthesis.people_per_agent)
 
 

@@ -22,9 +22,9 @@ from matplotlib.ticker import MultipleLocator, PercentFormatter
 from sim.report.charts import (BODY_SIZE, PALETTE, PLAN_COLOUR, answer_box, cap_mark, fan, histogram_against,
                                note, page, people_scale, reference_line, share_bars, text_column,
                                thousands_separated)
-from sim.report.wording import (AGE_TITLES, BIRTH_ORDERS, age_group_label, assumptions, backlog_lines, movers, base_year_words,
-                                cap_text, cap_words, caveats, chance, chance_colour, chance_number, input_range,
-                                futures, headline_outcome_words, how_run, interval, plain_input_words,
+from sim.report.wording import (AGE_TITLES, BIRTH_ORDERS, age_group_label, assumptions, backlog_lines, base_year_words,
+                                cap_text, cap_words, caveats, chance, chance_colour, chance_number, futures,
+                                headline_outcome_words, how_run, input_range, interval, movers, plain_input_words,
                                 population_noun, rescaling_note, short_outcome_words, size_spread_note, start_words)
 from sim.results.runs import EnsembleResult
 from sim.results.sensitivity import HARMONICS, noise_floor, variance_shares
@@ -136,7 +136,8 @@ ALL_BIRTHS = {"births": "all births", **BIRTH_ORDERS}
 def births_page(run: EnsembleResult) -> Figure:
     figure = page("Births each year, in all and by the child's birth order",
                   f"Top: births in the year; bottom: against the same future's {run.base_year} births (1 = as many "
-                  f"as in {run.base_year}; one scale for every order). {_bands(run).capitalize()}; {base_year_words(run)}.")
+                  f"as in {run.base_year}; one scale for every order). {_bands(run).capitalize()}; "
+                  f"{base_year_words(run)}.")
     axes = figure.subplots(2, len(ALL_BIRTHS), sharex=True)
     for ax in axes[1, 1:]:
         ax.sharey(axes[1, 0])  # ratios on one scale, so the orders' rises compare

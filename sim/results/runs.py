@@ -29,8 +29,8 @@ TABLE_COLUMNS = {
 }
 TABLES = ("replicates", "base_year", "inputs", "pyramids", "backlogs", "uptake")
 # each table's field in ReplicateResult and EnsembleResult
-TABLE_FIELDS = {"replicates": "yearly", "base_year": "base", "inputs": "inputs", "pyramids": "pyramids", "backlogs": "backlogs",
-                "uptake": "uptake"}
+TABLE_FIELDS = {"replicates": "yearly", "base_year": "base", "inputs": "inputs", "pyramids": "pyramids",
+                "backlogs": "backlogs", "uptake": "uptake"}
 
 
 @dataclass(frozen=True)
