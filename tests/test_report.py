@@ -419,3 +419,7 @@ def test_every_input_a_shipped_scenario_draws_has_plain_words():
     assert plain_input_words("population.only_child_share.1.urban", scenario) == \
         "urban people born 1976-1985 who are only children"
     assert len(INPUT_WORDS) == len(set(INPUT_WORDS.values()))  # no two inputs said alike
+
+
+def test_points_keep_a_bound_just_off_zero_off_zero():
+    assert [points(d) for d in (0.0, 0.003, -0.004, 0.03, -0.26)] == ["0", "+0.3", "-0.4", "+3", "-26"]

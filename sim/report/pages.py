@@ -148,7 +148,8 @@ def births_page(run: EnsembleResult) -> Figure:
         top.set_title(words[0].upper() + words[1:], fontsize=BODY_SIZE + 1)
         top.set_ylim(bottom=0)
         thousands_separated(top)
-        fan(bottom, births.div(births[run.base_year], axis=0), colour, "median", label_bands=False)
+        base = births[run.base_year]
+        fan(bottom, births.div(base.where(base > 0), axis=0), colour, "median", label_bands=False)
         bottom.axhline(1, color="black", linewidth=0.8)
         bottom.set_xlabel("year")
         for ax in (top, bottom):

@@ -70,8 +70,12 @@ def chance(probability: Probability) -> str:
 
 
 def points(difference: float) -> str:
-    """A difference of two chances in percentage points, signed; "0" rather than "+0" or "-0"."""
-    return f"{difference * 100:+.0f}" if round(difference * 100) else "0"
+    """A difference of two chances in percentage points, signed; one decimal where whole points would read 0
+    (a bound just off zero is what makes a difference clear); "0" for none."""
+    value = difference * 100
+    if value == 0:
+        return "0"
+    return f"{value:+.1f}" if abs(value) < 0.5 else f"{value:+.0f}"
 
 
 def _number(value: float) -> str:
