@@ -407,9 +407,11 @@ def _medians_table(result) -> str:
     medians = result.medians(list(KEY_INDICATORS))
     width = max(len(words) for words, _ in KEY_INDICATORS.values())
     years = "".join(f"{year:>10}" for year in medians.index)
-    rows = [f"  {words:<{width}}" + "".join(f"{form.format(value):>10}" for value in medians[name])
+    rows = [f"  {words:<{width}}" + "".join(f"{'-' if np.isnan(value) else form.format(value):>10}"
+                                            for value in medians[name])
             for name, (words, form) in KEY_INDICATORS.items()]
-    return "\n".join([f"{'Median of the replicates':<{width + 2}}{years}", *rows])
+    return "\n".join([f"{'Median of the replicates':<{width + 2}}{years}", *rows,
+                      f"  ({medians.index[0]}: what the run starts from; - where the base population does not tell)"])
 
 
 def _report(args) -> None:

@@ -197,7 +197,7 @@ def backlog_page(run: EnsembleResult) -> Figure:
     figure = page("The backlog: women the old rules held back from a child they want",
                   "At a relaxation, the women who want their next child, are allowed it now and would never have "
                   "been, and whose last child is old enough that they would have had it by now. Bars: median of "
-                  f"{run.count} runs; lines: where the middle 80% fall.")
+                  f"{run.count} futures; lines: where the middle 80% fall.")
     if run.backlogs.empty:
         note(figure.add_subplot(), "No relaxation of the rules in this run, so no backlog is released.")
         return figure

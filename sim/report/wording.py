@@ -434,7 +434,10 @@ def redraw_sentences(run: EnsembleResult) -> list[str]:
 
 
 def _spread(values: pd.Series) -> str:
-    return f"{values.median():,.0f} (80% of runs {values.quantile(0.1):,.0f}-{values.quantile(0.9):,.0f})"
+    return f"{values.median():,.0f} (80% of futures {values.quantile(0.1):,.0f}-{values.quantile(0.9):,.0f})"
+
+
+CATCH_UP = "behaviour.catch_up."
 
 
 def backlog_lines(run: EnsembleResult, backlog: pd.DataFrame) -> list[str]:
@@ -442,7 +445,6 @@ def backlog_lines(run: EnsembleResult, backlog: pd.DataFrame) -> list[str]:
     totals = backlog.groupby("replicate")[["released", "acting"]].sum()
     by_residence = backlog.groupby(["replicate", "residence"])["released"].sum().unstack("residence")
     older = backlog[backlog["age_group"] >= 35].groupby("replicate")["released"].sum() / totals["released"]
-    catch_up = run.scenario.behaviour.catch_up
     regime = Regime(backlog["regime"].iloc[0])
     return [
         f"From {backlog['date'].iloc[0]} ({REGIME_WORDS[regime]}): {_spread(totals['released'])} women.",
@@ -450,8 +452,8 @@ def backlog_lines(run: EnsembleResult, backlog: pd.DataFrame) -> list[str]:
           if residence in by_residence),
         f"Of them {older.median():.0%} are 35 or older, where fecundity falls fast.",
         f"Acting on the wish: {_spread(totals['acting'])}; the others give it up "
-        f"(the acting share: {describe(catch_up.acting_share)}).",
+        f"(the acting share: {input_range(run, CATCH_UP + 'acting_share')}).",
         f"Those acting conceive at their usual rate within the rules times a catch-up multiplier "
-        f"({describe(catch_up.hazard_multiplier)}) while a window is open ({describe(catch_up.window_months)} "
-        "months), then at the usual rate: the backlog is finite.",
+        f"({input_range(run, CATCH_UP + 'hazard_multiplier')}) while a window is open "
+        f"({input_range(run, CATCH_UP + 'window_months')} months), then at the usual rate: the backlog is finite.",
     ]

@@ -145,8 +145,9 @@ class EnsembleResult:
         return table
 
     def medians(self, indicators: list[str] | tuple[str, ...]) -> pd.DataFrame:
-        """Median of each indicator over the replicates, year x indicator."""
-        return self.yearly.groupby("year")[list(indicators)].median()
+        """Median of each indicator over the replicates, year x indicator, from the base year (NaN where the
+        base population does not tell it)."""
+        return pd.concat([self.base, self.yearly]).groupby("year")[list(indicators)].median()
 
     def pyramid(self, year: int) -> pd.DataFrame:
         """Median people over the replicates, age_group x sex."""
