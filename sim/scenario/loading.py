@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,28 @@ class Source:
 
 def load_scenario(path: str | Path) -> Scenario:
     return validated_scenario(resolve(Path(path)))
+
+
+def load_runnable(path: str | Path) -> Scenario:
+    """The scenario in `path`, validated, then built as a run builds it (`sim.simulation.check_runnable`): what
+    this accepts runs, and what a run would refuse this refuses first, at the line of an input it blames."""
+    from sim.simulation import check_runnable  # the run's own code, which needs this package's schema
+    source = resolve(Path(path))
+    scenario = validated_scenario(source)
+    try:
+        check_runnable(scenario)
+    except UserError as exc:
+        if exc.problems:  # a data table's, at its own file and line
+            raise
+        raise UserError([_blamed(source, str(exc))]) from None
+    return scenario
+
+
+def _blamed(source: Source, message: str) -> Problem:
+    """`message` at the first input it names that the scenario sets (a run's messages name the inputs to check)."""
+    named = [tuple(name.split(".")) for name in re.findall(r"\b[a-z_]+(?:\.[a-z0-9_]+)+\b", message)]
+    key = next((key for key in named if key in source.origins), ())
+    return Problem(*source.locate(key), ".".join(key), message)
 
 
 def validated_scenario(source: Source) -> Scenario:

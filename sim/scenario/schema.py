@@ -181,12 +181,13 @@ class Population(Section):
         size = central(self.size)
         if central(self.births_per_year) > LARGEST_BIRTH_RATE * size:
             raise PydanticCustomError(
-                "birth_rate", "births_per_year ({births:g}) must be at most {rate:g} per mille of size ({size:g})",
-                {"births": central(self.births_per_year), "rate": LARGEST_BIRTH_RATE * 1000, "size": size})
+                "birth_rate", "births_per_year ({births}) must be at most {rate} per mille of size ({size})",
+                {"births": f"{central(self.births_per_year):g}", "rate": f"{LARGEST_BIRTH_RATE * 1000:g}",
+                 "size": f"{size:g}"})
         if self.calibration.married_women_15_49 >= size / 2:
             raise PydanticCustomError(
-                "married_women", "calibration.married_women_15_49 ({women}) must be below half of size ({size:g})",
-                {"women": self.calibration.married_women_15_49, "size": size})
+                "married_women", "calibration.married_women_15_49 ({women}) must be below half of size ({size})",
+                {"women": self.calibration.married_women_15_49, "size": f"{size:g}"})
         return self
 
 
@@ -223,15 +224,15 @@ class Fertility(Section):
     @model_validator(mode="after")
     def _fecund_ages(self):
         if self.min_age >= self.max_age:
-            raise PydanticCustomError("age_limits", "min_age ({low:g}) must be below max_age ({high:g})",
-                                      {"low": self.min_age, "high": self.max_age})
+            raise PydanticCustomError("age_limits", "min_age ({low}) must be below max_age ({high})",
+                                      {"low": f"{self.min_age:g}", "high": f"{self.max_age:g}"})
         # a row holds from its age to the next row's: the last one to the end of childbearing
         ends = [row.age for row in self.relative_fecundity[1:]] + [self.max_age]
         if not any(row.factor > 0 and end > self.min_age and row.age < self.max_age
                    for row, end in zip(self.relative_fecundity, ends)):
             raise PydanticCustomError("fecundity_zero", "relative_fecundity must be above 0 at some age from "
-                                                        "min_age to max_age ({low:g}-{high:g}): else no one conceives",
-                                      {"low": self.min_age, "high": self.max_age})
+                                                        "min_age to max_age ({low}-{high}): else no one conceives",
+                                      {"low": f"{self.min_age:g}", "high": f"{self.max_age:g}"})
         return self
 
 
