@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ImplausibleInputs, UserError
+from sim.population.lifetable import fit_brass, infant_mortality_by_sex
 from sim.population.synthesis import base_date, life_tables_by_year, scaled
 from sim.engines.district import calendar_months
 from sim.results.runs import ReplicateResult, people_per_agent, pyramid_table, replicate_table
@@ -25,8 +26,8 @@ _REDRAW = 1 << 32  # above every input stream's key (a CRC-32), so redraws never
 # agents of the base population `check_runnable` builds: enough to show what a full one would, in a fraction of a
 # second
 CHECK_AGENTS = 5_000
-MORTALITY_INPUTS = ("mortality.e0_male_years, mortality.e0_female_years, mortality.infant_mortality_permille, "
-                    "mortality.e0_gain_years_per_year, mortality.e0_offset_years")
+# what a life table depends on, the inputs likeliest at fault first when its gain over the years fails
+_GAIN_INPUTS = "mortality.e0_gain_years_per_year, mortality.e0_offset_years, mortality.reference_year"
 
 
 def check_runnable(scenario: Scenario) -> None:
@@ -38,15 +39,24 @@ def check_runnable(scenario: Scenario) -> None:
 
 
 def life_table_problems(scenario: Scenario) -> list[str]:
-    """Why the realized `scenario` has no life tables for some year of the run (none if it has them)."""
-    years = [year + 0.5 for year in range(base_date(scenario).year, scenario.period.end.year + 1)]
-    try:
-        with np.errstate(all="ignore"):  # the solvers' steps through extreme tables; failures raise
+    """Why the realized `scenario` has no life tables for some year of the run (none if it has them): the
+    reference table of a sex, or its gain to a year of the run."""
+    m = scenario.mortality
+    with np.errstate(all="ignore"):  # the solvers' steps through extreme tables; failures raise
+        for sex, e0, q0 in zip(("male", "female"), (m.e0_male_years, m.e0_female_years),
+                               infant_mortality_by_sex(m.infant_mortality_permille / 1000)):
+            try:
+                fit_brass(e0, q0)
+            except ValueError as exc:
+                return [f"{exc} (mortality.e0_{sex}_years, mortality.infant_mortality_permille)"]
+        years = [year + 0.5 for year in range(base_date(scenario).year, scenario.period.end.year + 1)]
+        try:
             tables = life_tables_by_year(scenario, years)
-    except (ValueError, RuntimeError) as exc:
-        return [f"no life table in the run's years has these mortality inputs: {str(exc)[:100]} ({MORTALITY_INPUTS})"]
+        except (ValueError, RuntimeError) as exc:
+            return [f"no life table has the gain in life expectancy by a year of the run: {str(exc)[:60]} "
+                    f"({_GAIN_INPUTS})"]
     if not all(np.isfinite(table.qx).all() for by_sex in tables for table in by_sex.values()):
-        return [f"the life tables of the run's years are not finite ({MORTALITY_INPUTS})"]
+        return [f"the life tables of the run's years are not finite ({_GAIN_INPUTS})"]
     return []
 
 

@@ -38,10 +38,13 @@ def _strict_date(value: Any) -> Any:
         return value.date()
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            return _strict_date(dt.date.fromisoformat(value))
         except ValueError:
             pass
     elif isinstance(value, dt.date):
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise PydanticCustomError("date_range", "expected a date in the years {first}-{last}",
+                                      {"first": FIRST_YEAR, "last": LAST_YEAR})
         return value
     raise PydanticCustomError("date_type", "expected a date such as 2016-01-01")
 
@@ -53,8 +56,7 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Date = Annotated[dt.date, BeforeValidator(_strict_date),
-                 Field(ge=dt.date(FIRST_YEAR, 1, 1), le=dt.date(LAST_YEAR, 12, 31))]
+Date = Annotated[dt.date, BeforeValidator(_strict_date)]
 Months = Annotated[StrictInt, Field(ge=0, le=600)]
 ReproductiveAge = Annotated[Number, Field(ge=12, le=55)]
 SexRatio = bounded(80.0, 250.0)
