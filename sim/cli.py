@@ -223,7 +223,7 @@ def _checked(file: Path) -> str:
     to fit) or a scenario; says which, if not a scenario."""
     from sim.calibration.targets import load_targets
     from sim.scenario.experiment import load_experiment
-    from sim.scenario.loading import load_scenario, read_yaml_source
+    from sim.scenario.loading import load_runnable, read_yaml_source
 
     keys = set(read_yaml_source(file.resolve()).data)
     if keys & {"variants", "sweep"}:
@@ -232,7 +232,7 @@ def _checked(file: Path) -> str:
     if "fit" in keys:
         targets = load_targets(file)
         return f" (calibration targets: {len(targets.spec.targets)} targets, {len(targets.spec.fit)} inputs to fit)"
-    load_scenario(file)
+    load_runnable(file)
     return ""
 
 
@@ -516,11 +516,11 @@ def _check_resume(args) -> None:
 
 def _ensemble(args, execution):
     from sim.ensemble import Ensemble
-    from sim.scenario.loading import load_scenario
+    from sim.scenario.loading import load_runnable
 
     if args.file is None:
         raise UserError("erhai run: give a scenario FILE (or --resume DIR)")
-    scenario = load_scenario(args.file)
+    scenario = load_runnable(args.file)
     nested = (args.parameter_draws, args.replicates_per_draw)
     if any(nested) and not all(nested):
         raise UserError("--parameter-draws and --replicates-per-draw go together")

@@ -35,3 +35,12 @@ def _display(path: Path) -> str:
 
 class ImplausibleInputs(UserError):
     """Inputs whose calibration is implausible: a run draws them again; a scenario's central values must not be."""
+
+
+EXCERPT_CHARS = 60  # a message quotes at most this much of a value: a long one would bury the message
+
+
+def excerpt(value: object) -> str:
+    """`value` as Python writes it, cut to EXCERPT_CHARS characters."""
+    text = repr(value)
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 3] + "..."

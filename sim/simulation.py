@@ -5,10 +5,12 @@
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import ImplausibleInputs, UserError
-from sim.population.synthesis import scaled
+from sim.population.lifetable import fit_brass, infant_mortality_by_sex
+from sim.population.synthesis import base_date, life_tables_by_year, scaled
 from sim.engines.district import calendar_months
 from sim.results.runs import ReplicateResult, people_per_agent, pyramid_table, replicate_table
 from sim.scenario.inputs import realize
@@ -21,6 +23,41 @@ ENGINES = ("fast", "reference")
 # a replicate whose inputs are implausible this many times in a row ends the run: the priors are at fault
 MAX_INPUT_DRAWS = 20
 _REDRAW = 1 << 32  # above every input stream's key (a CRC-32), so redraws never reuse an input's stream
+# agents of the base population `check_runnable` builds: enough to show what a full one would, in a fraction of a
+# second
+CHECK_AGENTS = 5_000
+# what a life table depends on, the inputs likeliest at fault first when its gain over the years fails
+_GAIN_INPUTS = "mortality.e0_gain_years_per_year, mortality.e0_offset_years, mortality.reference_year"
+
+
+def check_runnable(scenario: Scenario) -> None:
+    """Build what a replicate needs, at the central inputs in a base population of CHECK_AGENTS, as a run's
+    replicates do: the data tables read and checked, every year's life tables solved, the base population drawn
+    and the rates calibrated. A UserError if a run would refuse the scenario (ImplausibleInputs if its central
+    inputs are implausible), so that `erhai validate` and `erhai run` refuse it first."""
+    _plausible_draw(scenario, scenario.ensemble.seed, 0, "fast", people_per_agent(scenario, CHECK_AGENTS), True, 1)
+
+
+def life_table_problems(scenario: Scenario) -> list[str]:
+    """Why the realized `scenario` has no life tables for some year of the run (none if it has them): the
+    reference table of a sex, or its gain to a year of the run."""
+    m = scenario.mortality
+    with np.errstate(all="ignore"):  # the solvers' steps through extreme tables; failures raise
+        for sex, e0, q0 in zip(("male", "female"), (m.e0_male_years, m.e0_female_years),
+                               infant_mortality_by_sex(m.infant_mortality_permille / 1000)):
+            try:
+                fit_brass(e0, q0)
+            except ValueError as exc:
+                return [f"{exc} (mortality.e0_{sex}_years, mortality.infant_mortality_permille)"]
+        years = [year + 0.5 for year in range(base_date(scenario).year, scenario.period.end.year + 1)]
+        try:
+            tables = life_tables_by_year(scenario, years)
+        except (ValueError, RuntimeError) as exc:
+            return [f"no life table has the gain in life expectancy by a year of the run: {str(exc)[:60]} "
+                    f"({_GAIN_INPUTS})"]
+    if not all(np.isfinite(table.qx).all() for by_sex in tables for table in by_sex.values()):
+        return [f"the life tables of the run's years are not finite ({_GAIN_INPUTS})"]
+    return []
 
 
 def engine_class(engine: str):
@@ -80,13 +117,18 @@ def _plausible_draw(scenario: Scenario, seed: int, replicate: int, engine: str, 
         random_streams = streams(replicate_seed(seed, replicate))
         draw = None if central_inputs else inputs if redraws == 0 else child_seed(child_seed(inputs, _REDRAW), redraws)
         realized, drawn = realize(scenario, draw)
-        model = engine_class(engine)(realized, scaled(realized, random_streams["synthesis"], scale), random_streams)
-        if not model.problems:
+        # inputs without life tables are implausible too; the synthesis needs the tables, so they come first
+        problems = life_table_problems(realized)
+        if not problems:
+            model = engine_class(engine)(realized, scaled(realized, random_streams["synthesis"], scale),
+                                         random_streams)
+            problems = model.problems
+        if not problems:
             return realized, drawn, redraws, model
         if central_inputs:
-            raise ImplausibleInputs(f"{scenario.name}: at the central inputs " + "; ".join(model.problems))
+            raise ImplausibleInputs(f"{scenario.name}: at the central inputs " + "; ".join(problems))
     raise UserError(f"replicate {replicate}: {input_draws} draws of the uncertain inputs in a row were "
-                    f"implausible; widen or move the priors. The last: {'; '.join(model.problems)}")
+                    f"implausible; widen or move the priors. The last: {'; '.join(problems)}")
 
 
 class Simulation:

@@ -92,9 +92,9 @@ def fit_brass(e0: float, infant_mortality: float) -> tuple[float, float]:
         l = survivorship(alpha, beta)
         return [life_expectancy(l) - e0, (1 - l[1]) - infant_mortality]
 
-    solution, info, ok, message = fsolve(gap, x0=[0.0, 1.0], full_output=True)
+    solution, info, ok, _ = fsolve(gap, x0=[0.0, 1.0], full_output=True)
     if ok != 1 or max(abs(np.asarray(info["fvec"]))) > 1e-6:
-        raise ValueError(f"no Brass life table has e0={e0} and q0={infant_mortality}: {message}")
+        raise ValueError(f"no Brass life table has e0={e0:g} and q0={infant_mortality:.4g}")
     return float(solution[0]), float(solution[1])
 
 

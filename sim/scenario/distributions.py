@@ -16,6 +16,8 @@ from pydantic import (AfterValidator, AllowInfNan, BaseModel, BeforeValidator, C
                       Tag, model_validator)
 from pydantic_core import PydanticCustomError
 
+from sim.errors import excerpt
+
 # YAML gives ints and floats; strings, booleans and .nan are never numbers here.
 Number = Annotated[float, Strict(), AllowInfNan(False)]
 
@@ -125,6 +127,18 @@ class LogNormal(BaseDistribution):
     mean: Number = Field(gt=0)
     sd: Number = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _representable(self):
+        try:
+            finite = all(map(math.isfinite, self.support()))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise PydanticCustomError(
+                "lognormal_range", "a lognormal with mean {mean} and sd {sd} spreads beyond any number (sd/mean "
+                "is too large)", {"mean": f"{self.mean:g}", "sd": f"{self.sd:g}"})
+        return self
+
     def log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
         return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
@@ -142,8 +156,9 @@ class LogNormal(BaseDistribution):
         return self.mean
 
     def support(self):
+        # as for a normal, 4 sd either side, here of the log: so a lognormal fits a field that must be positive
         mu, sigma = self.log_params()
-        return (0.0, math.exp(mu + 4 * sigma))
+        return (math.exp(mu - 4 * sigma), math.exp(mu + 4 * sigma))
 
 
 class Uniform(BaseDistribution):
@@ -234,8 +249,8 @@ def _check_dist_name(value: Any) -> Any:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise PydanticCustomError(
                 "dist_unknown",
-                "unknown distribution '{name}'{hint}; allowed: {allowed}",
-                {"name": name, "hint": hint, "allowed": ", ".join(DISTRIBUTIONS)},
+                "unknown distribution {name}{hint}; allowed: {allowed}",
+                {"name": excerpt(name), "hint": hint, "allowed": ", ".join(DISTRIBUTIONS)},
             )
     return value
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import Problem, UserError
+from sim.errors import Problem, UserError, excerpt
 from sim.scenario.distributions import DISTRIBUTIONS, NUMBER_TAG
 from sim.scenario.inputs import posterior_problems
+from sim.scenario.reading import read_yaml
 from sim.scenario.schema import Scenario
 
 Key = tuple[str, ...]
@@ -49,6 +51,28 @@ class Source:
 
 def load_scenario(path: str | Path) -> Scenario:
     return validated_scenario(resolve(Path(path)))
+
+
+def load_runnable(path: str | Path) -> Scenario:
+    """The scenario in `path`, validated, then built as a run builds it (`sim.simulation.check_runnable`): what
+    this accepts runs, and what a run would refuse this refuses first, at the line of an input it blames."""
+    from sim.simulation import check_runnable  # the run's own code, which needs this package's schema
+    source = resolve(Path(path))
+    scenario = validated_scenario(source)
+    try:
+        check_runnable(scenario)
+    except UserError as exc:
+        if exc.problems:  # a data table's, at its own file and line
+            raise
+        raise UserError([_blamed(source, str(exc))]) from None
+    return scenario
+
+
+def _blamed(source: Source, message: str) -> Problem:
+    """`message` at the first input it names that the scenario sets (a run's messages name the inputs to check)."""
+    named = [tuple(name.split(".")) for name in re.findall(r"\b[a-z_]+(?:\.[a-z0-9_]+)+\b", message)]
+    key = next((key for key in named if key in source.origins), ())
+    return Problem(*source.locate(key), ".".join(key), message)
 
 
 def validated_scenario(source: Source) -> Scenario:
@@ -174,22 +198,7 @@ def read_yaml_source(path: Path) -> Source:
 
 
 def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError([Problem(path, 1, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError([Problem(path, 1, "", f"cannot read the file: {exc}")]) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else 1
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise UserError([Problem(path, line, "", f"not valid YAML: {reason}")]) from None
-    except ValueError as exc:  # a well-formed scalar PyYAML cannot convert, such as 2016-02-30
-        raise UserError([Problem(path, _timestamp_line(node), "", f"not a valid date: {exc}")]) from None
+    node, data = read_yaml(path)
     if node is None:
         raise UserError([Problem(path, 1, "", "the file is empty; expected a scenario mapping "
                                  "(name, period, population, ...) or `extends: base.yaml` and overrides")])
@@ -197,23 +206,6 @@ def _read_yaml(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
         raise UserError([Problem(path, node.start_mark.line + 1, "",
                                  f"expected a mapping of scenario sections at the top, got a {type(data).__name__}")])
     return node, data
-
-
-def _timestamp_line(node: yaml.Node) -> int:
-    """Line of the first date in the document that is no real date."""
-    stack = [node]
-    while stack:
-        current = stack.pop(0)
-        if isinstance(current, yaml.ScalarNode) and current.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                yaml.safe_load(current.value)
-            except ValueError:
-                return current.start_mark.line + 1
-        elif isinstance(current, yaml.MappingNode):
-            stack.extend(n for pair in current.value for n in pair)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-    return 1
 
 
 def _lines(node: yaml.Node, path: Path, key: Key = ()) -> dict[Key, tuple[Path, int]]:
@@ -319,7 +311,7 @@ def _message(err: dict, key: Key, data: dict, model: type[BaseModel]) -> str:
     text = err["msg"].removeprefix("Value error, ")
     if kind not in ("dist_missing", "dist_unknown", "union_tag_invalid") and "input" in err \
             and not isinstance(err["input"], (dict, list)):
-        text += f"; got {err['input']!r}"
+        text += f"; got {excerpt(err['input'])}"
     return text
 
 

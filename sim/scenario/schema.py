@@ -12,10 +12,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.scenario.distributions import Number, Positive, Probability, Uncertain, bounded, central
+from sim.errors import excerpt
+from sim.scenario.distributions import BaseDistribution, Number, Probability, Uncertain, bounded, central
 
 
 class Section(BaseModel):
@@ -23,17 +24,64 @@ class Section(BaseModel):
 
 
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
+# plausibility: from the birth years of the oldest people in a base population to the furthest projection
+FIRST_YEAR, LAST_YEAR = 1850, 2150
+Year = Annotated[StrictInt, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+
+
+def _strict_date(value: Any) -> Any:
+    """A date as YAML writes it (2016-01-01) or an ISO string (from JSON); pydantic alone would also take an
+    integer, as seconds since 1970, so 20160101 would be a day in 1970."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time():
+            raise PydanticCustomError("date_time", "expected a day, not a time of day")
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return _strict_date(dt.date.fromisoformat(value))
+        except ValueError:
+            pass
+    elif isinstance(value, dt.date):
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise PydanticCustomError("date_range", "expected a date in the years {first}-{last}",
+                                      {"first": FIRST_YEAR, "last": LAST_YEAR})
+        return value
+    raise PydanticCustomError("date_type", "expected a date such as 2016-01-01")
+
+
+def _not_bool(value: Any) -> Any:
+    """YAML reads yes/no/true/false as booleans, which Python would take as 1 and 0."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "expected a number, not true or false")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_strict_date)]
 Months = Annotated[StrictInt, Field(ge=0, le=600)]
 ReproductiveAge = Annotated[Number, Field(ge=12, le=55)]
 SexRatio = bounded(80.0, 250.0)
+# plausibility limits of magnitudes: beyond them a number is a typo or a unit mistaken, not a place
+People = bounded(100.0, 1.5e9)  # a village to China
+LARGEST_BIRTH_RATE = 0.06  # births a year per person: no population has had more than about 60 per mille
+LARGEST_MIGRATION_RATE = 0.1  # net migrants a year per person: a tenth of a district moving in a year is a disaster
+MORTALITY_YEARS = 30  # how far from the period a life table's reference year may be: its gain is a straight line
+
+
+def _ages_increase(rows: list) -> list:
+    """Rows that each hold from their age to the next row's must come in order of age, each age once."""
+    ages = [row.age for row in rows]
+    if any(b <= a for a, b in zip(ages, ages[1:])):
+        raise PydanticCustomError("age_order", "ages must increase from row to row; got {ages}",
+                                  {"ages": excerpt(ages)})
+    return rows
 
 
 class Period(Section):
     """Simulated time. The base population is the state at the end of the day before `start`."""
 
-    start: dt.date = Field(description="first simulated day; the base population is the state just before it")
-    end: dt.date = Field(description="last simulated day (inclusive)")
-    time_step_months: Literal[1, 3, 6, 12] = Field(1, description="months per model step")
+    start: Date = Field(description="first simulated day; the base population is the state just before it")
+    end: Date = Field(description="last simulated day (inclusive)")
+    time_step_months: Annotated[Literal[1, 3, 6, 12], BeforeValidator(_not_bool)] = Field(1, description="months per model step")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -58,7 +106,7 @@ class ByResidence(Section):
 class ParityProgression(Section):
     """Share of women reaching parity k who go on to a (k+1)th birth, for one group of cohorts."""
 
-    born_until: StrictInt = Field(description="last birth year of the cohorts these ratios describe")
+    born_until: Year = Field(description="last birth year of the cohorts these ratios describe")
     first: Probability
     # only for cohorts past childbearing on the census day: the later births of younger women come from their
     # wishes and the rules (`Scenario.progression_problems`)
@@ -79,7 +127,7 @@ class AgeFactorRow(Section):
 class OnlyChildShare(Section):
     """Share of people who are their parents' only child, for cohorts born up to `born_until`."""
 
-    born_until: StrictInt
+    born_until: Year
     urban: Probability
     rural: Probability
 
@@ -101,13 +149,13 @@ class Calibration(Section):
 class Population(Section):
     concept: Literal["registered", "resident"] = Field(
         description="registered (hukou) or resident population; the caps are about the registered one")
-    size: Positive = Field(description="base population (people); uncertain")
-    scale: Annotated[Number, Field(ge=1)] = Field(
+    size: People = Field(description="base population (people); uncertain")
+    scale: Annotated[Number, Field(ge=1, le=10_000)] = Field(
         1.0, description="people each agent stands for (1: one agent per person); counts and caps stay in people")
     census_file: Path = Field(description="CSV: area, age_group, male, female (five-year groups)")
     census_area: str
-    census_date: dt.date
-    births_per_year: Positive = Field(description="births a year before the base date (sizes the 0-4 cohorts)")
+    census_date: Date
+    births_per_year: bounded(0.0, open_low=True) = Field(description="births a year before the base date (sizes the 0-4 cohorts)")
     calibration: Calibration
     urban_share: Probability = Field(description="share of the population with urban hukou")
     only_child_share: list[OnlyChildShare] = Field(min_length=1)
@@ -125,17 +173,35 @@ class Population(Section):
         years = [row.born_until for row in rows]
         if any(b <= a for a, b in zip(years, years[1:])):
             raise PydanticCustomError("cohort_order", "born_until must increase from row to row; got {years}",
-                                      {"years": years})
+                                      {"years": excerpt(years)})
         return rows
 
+    _widowed_ages_increase = field_validator("widowed_share_women", "widowed_share_men")(_ages_increase)
+
+    @model_validator(mode="after")
+    def _sizes_agree(self):
+        size = central(self.size)
+        if central(self.births_per_year) > LARGEST_BIRTH_RATE * size:
+            raise PydanticCustomError(
+                "birth_rate", "births_per_year ({births}) must be at most {rate} per mille of size ({size})",
+                {"births": f"{central(self.births_per_year):g}", "rate": f"{LARGEST_BIRTH_RATE * 1000:g}",
+                 "size": f"{size:g}"})
+        if self.calibration.married_women_15_49 >= size / 2:
+            raise PydanticCustomError(
+                "married_women", "calibration.married_women_15_49 ({women}) must be below half of size ({size})",
+                {"women": self.calibration.married_women_15_49, "size": f"{size:g}"})
+        return self
+
+
+Trend = bounded(-0.3, 0.3)  # a third more or less each year would be no trend but a break
 
 
 class ByOrder(Section):
-    """One number for each birth order."""
+    """One relative change a year for each birth order."""
 
-    first: Uncertain
-    second: Uncertain
-    third_plus: Uncertain
+    first: Trend
+    second: Trend
+    third_plus: Trend
 
 
 class Fertility(Section):
@@ -155,12 +221,29 @@ class Fertility(Section):
     trend_per_year: ByOrder = Field(
         description="relative change a year of each birth order's rates from the base date (-0.02: 2% lower a year)")
 
+    _fecundity_ages_increase = field_validator("relative_fecundity")(_ages_increase)
+
+    @model_validator(mode="after")
+    def _fecund_ages(self):
+        if self.min_age >= self.max_age:
+            raise PydanticCustomError("age_limits", "min_age ({low}) must be below max_age ({high})",
+                                      {"low": f"{self.min_age:g}", "high": f"{self.max_age:g}"})
+        # a row holds from its age to the next row's: the last one to the end of childbearing
+        ends = [row.age for row in self.relative_fecundity[1:]] + [self.max_age]
+        if not any(row.factor > 0 and end > self.min_age and row.age < self.max_age
+                   for row, end in zip(self.relative_fecundity, ends)):
+            raise PydanticCustomError("fecundity_zero", "relative_fecundity must be above 0 at some age from "
+                                                        "min_age to max_age ({low}-{high}): else no one conceives",
+                                      {"low": f"{self.min_age:g}", "high": f"{self.max_age:g}"})
+        return self
+
 
 class Mortality(Section):
     """Brass relational logit life table fitted to life expectancy and infant mortality."""
 
     model: Literal["brass_logit"] = "brass_logit"
-    reference_year: StrictInt
+    reference_year: Year = Field(description=f"the year of the life expectancy; within {MORTALITY_YEARS} years "
+                                             "of the period's start")
     e0_male_years: bounded(20.0, 100.0)
     e0_female_years: bounded(20.0, 100.0)
     infant_mortality_permille: bounded(0.0, 200.0, open_low=True)
@@ -171,7 +254,7 @@ class Mortality(Section):
 
 
 class Marriage(Section):
-    first_birth_interval_mean_months: Positive = Field(description="mean months from first marriage to first birth")
+    first_birth_interval_mean_months: bounded(0.0, 120.0, open_low=True) = Field(description="mean months from first marriage to first birth")
     husband_age_gap_mean_years: bounded(-10.0, 20.0)
     husband_age_gap_sd_years: bounded(0.0, 10.0, open_low=True)
     min_age_women: Annotated[Number, Field(ge=15, le=30)] = 18
@@ -183,6 +266,8 @@ class Migration(Section):
     net_migrants_per_year: Uncertain = Field(description="net in-migrants a year (negative = net out)")
     female_share: Probability
     age_pattern: list[AgeShareRow] = Field(min_length=1, description="share of net migrants by age group start")
+
+    _ages_increase = field_validator("age_pattern")(_ages_increase)
 
     @field_validator("age_pattern")
     @classmethod
@@ -211,7 +296,7 @@ class Regime(str, Enum):
 
 
 class Policy(Section):
-    timeline: dict[dt.date, Regime] = Field(
+    timeline: dict[Date, Regime] = Field(
         min_length=1, description="regime in force from each date on; variants add or replace dates")
     rural_daughter_min_interval_months: Months = Field(
         description="one_child rules: wait before a rural couple whose only child is a daughter may have another")
@@ -232,9 +317,9 @@ class Policy(Section):
 class CatchUp(Section):
     """How the women a relaxation of the rules releases act (`sim.engines.rules.in_backlog`)."""
 
-    hazard_multiplier: Positive = Field(
+    hazard_multiplier: bounded(0.0, 20.0, open_low=True) = Field(
         description="their conception rate against others' within the rules, while the window is open")
-    window_months: Positive = Field(description="months from the relaxation that the multiplier lasts")
+    window_months: bounded(0.0, 600.0, open_low=True) = Field(description="months from the relaxation that the multiplier lasts")
     min_months_since_birth: Months = Field(
         description="a woman whose last child is younger would not have had the next by now under any rules: "
                     "she is not in the backlog")
@@ -255,13 +340,13 @@ class Behaviour(Section):
 
 class PopulationCap(Section):
     limit: PositiveInt
-    year: StrictInt
+    year: Year
 
 
 class NaturalGrowthCap(Section):
-    limit_permille: Number
-    first_year: StrictInt
-    last_year: StrictInt
+    limit_permille: Annotated[Number, Field(ge=-100, le=100)]
+    first_year: Year
+    last_year: Year
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -273,7 +358,7 @@ class NaturalGrowthCap(Section):
 class ExpectedAgeStructure(Section):
     """What the plan itself expected the age structure to be (not a cap); reports draw it beside the runs."""
 
-    year: StrictInt
+    year: Year
     share_65plus: Probability = Field(description="share aged 65+ the plan expected")
     share_15_64_below: Probability = Field(description="the plan expected the 15-64 share below this")
 
@@ -288,7 +373,7 @@ class Targets(Section):
 
 
 class Ensemble(Section):
-    replicates: PositiveInt = 100
+    replicates: Annotated[StrictInt, Field(gt=0, le=100_000)] = 100
     seed: Annotated[StrictInt, Field(ge=0)] = 0
 
 
@@ -334,12 +419,33 @@ class Scenario(Section):
         problems = [(key, f"{'.'.join(key)} {year} is outside the period {years[0]}-{years[-1]}")
                     for key, year in caps.items() if year not in years]
         problems += self.progression_problems()
+        problems += self._magnitude_problems()
         needed = self.rules_needed_from
         if min(self.policy.timeline) > needed:
             problems.append((("policy", "timeline"),
                              f"no rules in force on {needed}: the later births of the women of childbearing age on "
                              f"the census day or after are drawn from then on (when the oldest turned "
                              f"{self.fertility.min_age:g})"))
+        return problems
+
+    def _magnitude_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Inputs that cannot be right against other sections: the census after the base date, a life table's
+        reference far from the period, net migration that would empty or flood the population."""
+        problems = []
+        # a census at midnight on the first simulated day counts the base population itself
+        if self.population.census_date > self.period.start:
+            problems.append((("population", "census_date"), f"the census day {self.population.census_date} must "
+                                                            f"not be after the period's start {self.period.start}"))
+        distance = abs(self.mortality.reference_year - self.period.start.year)
+        if distance > MORTALITY_YEARS:
+            problems.append((("mortality", "reference_year"), f"{self.mortality.reference_year} is {distance} years "
+                             f"from the period's start; at most {MORTALITY_YEARS}"))
+        migrants = self.migration.net_migrants_per_year
+        low, high = migrants.support() if isinstance(migrants, BaseDistribution) else (migrants, migrants)
+        most = LARGEST_MIGRATION_RATE * central(self.population.size)
+        if max(-low, high) > most:
+            problems.append((("migration", "net_migrants_per_year"), f"net migration of up to {max(-low, high):g} a "
+                             f"year is more than a tenth of population.size ({most:g})"))
         return problems
 
     @property
