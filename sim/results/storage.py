@@ -61,8 +61,14 @@ _PART_TABLES = ("yearly", "base", "pyramids", "backlogs", "uptake")  # a part's 
 _ROW_GROUP_REPLICATES = 100  # replicates per Parquet row group: few groups, and memory bounded by one
 
 
+def partial_path(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place: a name of this process's own, so two writers of
+    one file never take each other's half-written file."""
+    return path.with_name(f"{path.name}.{os.getpid()}.partial")
+
+
 def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
+    partial = partial_path(path)
     partial.write_text(text)
     os.replace(partial, path)
 
@@ -201,7 +207,7 @@ class RunDirectory:
         manifest.setdefault("run_id", run_identity(manifest["scenario_hash"], self.settings()))
         metadata = {b"erhai.scenario": manifest["scenario_name"].encode(), b"erhai.run_id": manifest["run_id"].encode(),
                     b"erhai.scenario_hash": manifest["scenario_hash"].encode()}
-        partials = {(name, kind): self.path / f"{name}.{kind}.partial"
+        partials = {(name, kind): partial_path(self.path / f"{name}.{kind}")
                     for name in TABLES for kind in ("csv", "parquet")}
         with contextlib.ExitStack() as stack:
             csv = {name: stack.enter_context(partials[name, "csv"].open("w")) for name in TABLES}
