@@ -1,11 +1,102 @@
-"""One run per folder, each fault of issue 16 section 1 as a real process."""
+"""One run per folder, each fault of issue 16 section 1 as a real process: a part of another run, a corrupt
+part, cut tables and two writers of one file."""
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from sim.results.storage import RunDirectory
 from tests.conftest import ROOT
 
+UNIVERSAL = ROOT / "scenarios" / "heshan_universal_two_child.yaml"
+QUICK = ["--replicates", "4", "--population-size", "3000", "--quiet"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def erhai(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=ROOT, env=ENV, capture_output=True,
+                          text=True)
+
+
+def started(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=ROOT, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stopped_run(out, *options, scenario=UNIVERSAL) -> RunDirectory:
+    """A run into `out` killed (SIGKILL) once its first replicate is saved."""
+    process = started("run", scenario, "--out", out, *QUICK, *options)
+    directory = RunDirectory(out)
+    while process.poll() is None and (not directory.parts.exists() or not any(directory.parts.glob("r*.json"))):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not directory.complete, "the run should be stopped part-way"
+    return directory
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A complete quick run of seed 1."""
+    out = tmp_path_factory.mktemp("finished")
+    assert erhai("run", UNIVERSAL, "--out", out, *QUICK, "--seed", "1").returncode == 0
+    return out
+
+
+def test_a_part_of_another_run_is_refused_by_name(finished, tmp_path):
+    directory = stopped_run(tmp_path, "--seed", "2")
+    shutil.copy(finished / "parts" / "r000003.json", directory.parts)
+    resumed = erhai("run", "--resume", tmp_path, "--quiet")
+    assert resumed.returncode == 2
+    assert f"{tmp_path.name}/parts/r000003.json belongs to another run" in resumed.stderr
+    assert "remove it or use --force" in resumed.stderr
+
+
+def test_a_corrupt_part_is_set_aside_and_recomputed(finished, tmp_path):
+    directory = stopped_run(tmp_path, "--seed", "1")
+    part = next(directory.parts.glob("r*.json"))
+    part.write_text(part.read_text()[:1000])
+    resumed = erhai("run", "--resume", tmp_path, "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{tmp_path.name}/parts/{part.name} is corrupt" in resumed.stderr
+    assert part.with_name(part.name + ".corrupt").exists()
+    assert (tmp_path / "replicates.csv").read_bytes() == (finished / "replicates.csv").read_bytes()
+
+
+def cut_csv(folder) -> None:
+    table = folder / "replicates.csv"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:len(lines) // 2]))
+
+
+def fewer_replicates_in_parquet(folder) -> None:
+    """replicates.parquet of two replicates, its metadata kept, in a folder whose manifest predates table sizes."""
+    table = pq.read_table(folder / "replicates.parquet")
+    pq.write_table(table.filter(pc.less(table["replicate"], 2)), folder / "replicates.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["tables"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (cut_csv, "replicates.csv is not the table the run wrote"),
+    (fewer_replicates_in_parquet, "replicates.parquet holds 2 replicates, the manifest 4"),
+])
+def test_a_table_not_as_the_run_wrote_it_is_refused_before_a_report(finished, tmp_path, damage, message):
+    shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "report.pdf").unlink()
+    damage(tmp_path)
+    reported = erhai("report", tmp_path)
+    assert reported.returncode == 2
+    assert message in reported.stderr and "Traceback" not in reported.stderr
+    assert not (tmp_path / "report.pdf").exists()
 
 
 def test_two_writers_of_one_file_never_take_each_others_partial(tmp_path):
