@@ -29,7 +29,7 @@ from sim.progress import progress
 from sim.provenance import provenance
 from sim.results.caps import caps_of
 from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult
-from sim.results.storage import MemoryStore, RunDirectory, run_identity
+from sim.results.storage import MemoryStore, RunDirectory, check_free, claimed, run_identity
 from sim.results.summary import Summary, summarize
 from sim.scenario.inputs import realize
 from sim.scenario.loading import content_hash
@@ -85,31 +85,36 @@ class Ensemble:
 
     def status(self, out: str | Path) -> str:
         """What the folder `out` holds of this ensemble: "new", "running" (stopped; `run` continues it) or
-        "complete"; a UserError if it holds another run."""
+        "complete"; a UserError if it holds another run, or another erhai process holds it."""
         directory = RunDirectory(Path(out))
+        check_free(directory.path)
         if not directory.exists:
             return "new"
         _check_same(directory, self.scenario.model_dump_json(), self.settings)
         return directory.manifest()["status"]
 
     def run(self, out: str | Path | None = None) -> EnsembleResult:
+        """Run the ensemble, in memory or into the folder `out`, which this process holds until it ends."""
         if out is None:
             scenario_json = self.scenario.model_dump_json()  # once: for the workers and the hash
             store = MemoryStore(scenario_json, self.settings, _manifest(scenario_json, self.settings, self.source))
             run_ensemble(store, self.execution)
             return store.result()
-        started = not RunDirectory(Path(out)).exists
-        directory = self.start(out)
-        try:
-            if not directory.complete:
-                run_ensemble(directory, self.execution)
-        except UserError as error:
-            # bad input found on the way leaves no folder that would only stand in the way of the mended run: one
-            # holding no replicate yet, or one that could never finish (its replicate that fell short would again)
-            if started and (isinstance(error, QuickRunTooSmall) or not directory.finished()):
-                directory.discard()
-            raise
-        return directory.result()
+        directory = RunDirectory(Path(out))
+        with claimed(directory.path):
+            started = not directory.exists
+            self.start(out)
+            try:
+                if not directory.complete:
+                    run_ensemble(directory, self.execution)
+            except UserError as error:
+                # bad input found on the way leaves no folder that would only stand in the way of the mended run:
+                # one holding no replicate yet, or one that could never finish (its replicate that fell short would
+                # again)
+                if started and (isinstance(error, QuickRunTooSmall) or not directory.finished()):
+                    directory.discard()
+                raise
+            return directory.result()
 
     def start(self, out: str | Path) -> RunDirectory:
         """The run folder `out` for this ensemble, created if new, without running anything (`resume` runs it);
@@ -120,12 +125,14 @@ class Ensemble:
 
 
 def resume(out: str | Path, execution: Execution = Execution()) -> EnsembleResult:
-    """Continue the stopped run in the folder `out` (its scenario and settings come from there)."""
+    """Continue the stopped run in the folder `out` (its scenario and settings come from there), holding the folder
+    until it ends."""
     directory = RunDirectory(Path(out))
     directory.manifest()  # a clear error if the folder holds no run
-    if not directory.complete:
-        run_ensemble(directory, execution)
-    return directory.result()
+    with claimed(directory.path):
+        if not directory.complete:
+            run_ensemble(directory, execution)
+        return directory.result()
 
 
 def open_run(path: str | Path) -> EnsembleResult:

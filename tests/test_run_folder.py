@@ -1,5 +1,5 @@
-"""One run per folder, each fault of issue 16 section 1 as a real process: a part of another run, a corrupt
-part, cut tables and two writers of one file."""
+"""One run per folder, each fault of issue 16 section 1 as a real process: a busy folder, a part of another
+run, a corrupt part, cut tables and two writers of one file."""
 import json
 import os
 import shutil
@@ -42,12 +42,33 @@ def stopped_run(out, *options, scenario=UNIVERSAL) -> RunDirectory:
     return directory
 
 
+def run_ids(directory: RunDirectory) -> set[str]:
+    return {json.loads(part.read_text())["run_id"] for part in directory.parts.glob("r*.json")}
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """A complete quick run of seed 1."""
     out = tmp_path_factory.mktemp("finished")
     assert erhai("run", UNIVERSAL, "--out", out, *QUICK, "--seed", "1").returncode == 0
     return out
+
+
+@pytest.mark.parametrize("seed", ["1", "2"], ids=["same command", "another seed"])
+def test_a_second_run_into_a_busy_folder_is_refused_at_once(tmp_path, seed):
+    first = started("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", "1")
+    while first.poll() is None and not (tmp_path / "manifest.json").exists():
+        time.sleep(0.02)
+    second = erhai("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", seed)
+    assert first.poll() is None, "the second run should end while the first is still running"
+    assert second.returncode == 2
+    assert f"{tmp_path} is in use by another erhai run (pid {first.pid})" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert first.wait() == 0
+    directory = RunDirectory(tmp_path)
+    manifest = directory.manifest()
+    assert manifest["status"] == "complete" and manifest["settings"]["seed"] == 1
+    assert directory.finished() == set(range(4)) and run_ids(directory) == {manifest["run_id"]}
 
 
 def test_a_part_of_another_run_is_refused_by_name(finished, tmp_path):

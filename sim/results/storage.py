@@ -18,6 +18,7 @@ A run folder:
                         who conceived within that many months)           }
     summary.json        the caps and indicator bands (`sim.results.summary`)
     report.pdf          the run report
+    erhai.lock          locked (flock) by the one process running or reading the run
 
 Every part carries the run identity (`run_id`: a hash of the resolved scenario, the bytes of its data files
 and the settings that decide results) and is refused if it does not match the manifest's; a part that does
@@ -38,12 +39,14 @@ not say "complete" is never read as a finished run.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -61,7 +64,7 @@ COMPARISON_TABLE, EXPERIMENT, COMPARISON_REPORT, VARIANTS = ("comparison.csv", "
                                                               "variants")
 BACKTEST_TABLE, BACKTEST_SUMMARY, BACKTEST_REPORT = "backtest.csv", "backtest.json", "backtest.pdf"
 RUNNING, COMPLETE = "running", "complete"
-CORRUPT = ".corrupt"
+LOCK, CORRUPT = "erhai.lock", ".corrupt"
 _STRINGS = {"sex", "date", "regime", "residence", "order"}
 _INTEGERS = {"replicate", "year", "age_group", "months"}
 _PART_TABLES = ("yearly", "base", "pyramids", "backlogs", "uptake")  # a part's tables (inputs are a dict)
@@ -87,6 +90,34 @@ def write_json(path: Path, data: dict) -> None:
 def run_identity(scenario_hash: str, settings: EnsembleSettings) -> str:
     """What names one run: its scenario's content and its settings (the same run gives the same identity)."""
     return hashlib.sha256(json.dumps([scenario_hash, asdict(settings)], sort_keys=True).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def claimed(folder: Path) -> Iterator[None]:
+    """Hold `folder` for this process until the block ends: a second erhai process is refused at once.
+
+    An OS lock (flock, Linux and other Unix) rather than a marker file, so it ends with its process however
+    that ends (a killed run's folder can be resumed at once) and never needs cleaning up.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK).open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise UserError(f"{folder} is in use by another erhai run (pid {lock.read().strip() or '?'}); wait for "
+                            "it or choose another --out") from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
+
+
+def check_free(folder: Path) -> None:
+    """A UserError at once if another erhai process holds `folder` (`claimed`), before its run is read."""
+    if folder.is_dir():
+        with claimed(folder):
+            pass
 
 
 class MemoryStore:
@@ -168,7 +199,7 @@ class RunDirectory:
         it empty (it may be one the user keeps other things in)."""
         for part in self.parts.glob("r*.json"):
             part.unlink()
-        for path in (self.path / MANIFEST, self.path / SCENARIO):
+        for path in (self.path / MANIFEST, self.path / SCENARIO, self.path / LOCK):
             path.unlink()
         for folder in (self.parts, self.path):
             if not any(folder.iterdir()):
