@@ -1,5 +1,6 @@
-"""One run per folder, each fault of issue 16 section 1 as a real process: a busy folder, a part of another
-run, a corrupt part, cut tables and two writers of one file."""
+"""One run per folder, each fault of issue 16 section 1 as a real `erhai` process: a busy folder, parts
+without a manifest, a part of another run, a corrupt part, data changed before --resume, cut tables, --force
+and two writers of one file."""
 import json
 import os
 import shutil
@@ -71,6 +72,29 @@ def test_a_second_run_into_a_busy_folder_is_refused_at_once(tmp_path, seed):
     assert directory.finished() == set(range(4)) and run_ids(directory) == {manifest["run_id"]}
 
 
+def test_parts_without_a_manifest_are_refused_and_force_starts_afresh(tmp_path):
+    directory = stopped_run(tmp_path, "--seed", "1")
+    (tmp_path / "manifest.json").unlink()
+    (tmp_path / "notes.txt").write_text("the user's own")
+    refused = erhai("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", "2")
+    assert refused.returncode == 2
+    assert f"{tmp_path} holds replicate parts but no manifest.json" in refused.stderr
+    assert erhai("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", "2", "--force").returncode == 0
+    manifest = directory.manifest()
+    assert manifest["status"] == "complete" and manifest["settings"]["seed"] == 2
+    assert run_ids(directory) == {manifest["run_id"]}
+    assert (tmp_path / "notes.txt").read_text() == "the user's own"
+
+
+def test_force_replaces_a_complete_run_of_other_settings(finished, tmp_path):
+    shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
+    assert erhai("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", "2").returncode == 2
+    assert RunDirectory(tmp_path).manifest()["run_id"] == RunDirectory(finished).manifest()["run_id"]
+    assert erhai("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", "2", "--force").returncode == 0
+    assert RunDirectory(tmp_path).manifest()["settings"]["seed"] == 2
+    assert (tmp_path / "replicates.csv").read_bytes() != (finished / "replicates.csv").read_bytes()
+
+
 def test_a_part_of_another_run_is_refused_by_name(finished, tmp_path):
     directory = stopped_run(tmp_path, "--seed", "2")
     shutil.copy(finished / "parts" / "r000003.json", directory.parts)
@@ -89,6 +113,16 @@ def test_a_corrupt_part_is_set_aside_and_recomputed(finished, tmp_path):
     assert f"{tmp_path.name}/parts/{part.name} is corrupt" in resumed.stderr
     assert part.with_name(part.name + ".corrupt").exists()
     assert (tmp_path / "replicates.csv").read_bytes() == (finished / "replicates.csv").read_bytes()
+
+
+def test_resume_refuses_data_changed_since_the_run_started(tmp_path):
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    stopped_run(tmp_path / "run", "--seed", "1", scenario=tmp_path / "scenarios" / UNIVERSAL.name)
+    census = tmp_path / "scenarios" / "data" / "census2010_age_sex.csv"
+    census.write_text(census.read_text().replace("1", "2", 1))
+    resumed = erhai("run", "--resume", tmp_path / "run", "--quiet")
+    assert resumed.returncode == 2
+    assert f"data file {census} has changed" in resumed.stderr
 
 
 def cut_csv(folder) -> None:

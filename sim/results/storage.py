@@ -188,6 +188,22 @@ class RunDirectory:
         # a run started before runs had an identity gets it from what it was asked
         return manifest.get("run_id") or run_identity(manifest["scenario_hash"], self.settings())
 
+    def check_unclaimed(self) -> None:
+        """A UserError if the folder holds parts of a run without its manifest: whose they are cannot be told."""
+        if not self.exists and any(self.parts.glob("r*.json")):
+            raise UserError(f"{self.path} holds replicate parts but no {MANIFEST}: it is not a run folder erhai can "
+                            "trust; remove it or use --force")
+
+    def clear(self) -> None:
+        """Remove every file a run writes here (not the lock, which this process holds, nor anything else)."""
+        tables = [f"{name}.{kind}" for name in TABLES for kind in ("csv", "parquet")]
+        for name in (MANIFEST, SCENARIO, SUMMARY, REPORT, *tables):
+            (self.path / name).unlink(missing_ok=True)
+        for part in (*self.parts.glob("r*.json"), *self.parts.glob(f"r*.json{CORRUPT}")):
+            part.unlink()
+        if self.parts.is_dir() and not any(self.parts.iterdir()):
+            self.parts.rmdir()
+
     def create(self, scenario_json: str, manifest: dict) -> None:
         """Start the folder of a run: the resolved scenario (as serialized once for the run) and its manifest."""
         self.parts.mkdir(parents=True, exist_ok=True)
