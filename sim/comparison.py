@@ -50,7 +50,7 @@ from sim.ensemble import resume as resume_run
 from sim.errors import UserError
 from sim.results.caps import caps_of, exceeding
 from sim.results.runs import EnsembleResult, EnsembleSettings
-from sim.results.storage import COMPLETE, RUNNING, ExperimentDirectory, claimed, variant_folder
+from sim.results.storage import COMPLETE, RUNNING, ExperimentDirectory, variant_folder
 from sim.results.summary import Probability
 from sim.scenario.experiment import Experiment, Variant, load_experiment
 
@@ -117,7 +117,7 @@ def compare(experiment: str | Path | Experiment, replicates: int | None = None, 
             results[variant["name"]] = ensembles[variant["name"]].run()
         return _compared(description, results)
     folder = ExperimentDirectory(Path(out))
-    with claimed(folder.path):
+    with folder.claimed():
         if folder.exists:
             _check_same(folder, description)
         else:
@@ -138,7 +138,7 @@ def resume(out: str | Path, execution: Execution = Execution()) -> ComparisonRes
     process's until it ends (and each variant's folder while it runs)."""
     folder = ExperimentDirectory(Path(out))
     folder.description()  # a clear error if the folder holds no experiment
-    with claimed(folder.path):
+    with folder.claimed():
         return _continued(folder, execution)
 
 

@@ -403,10 +403,15 @@ class ExperimentDirectory:
     def exists(self) -> bool:
         return (self.path / EXPERIMENT).exists()
 
-    def start(self, description: dict) -> None:
-        """Start the folder of an experiment with what was asked."""
+    def claimed(self) -> contextlib.AbstractContextManager[None]:
+        """The folder held for this process (`claimed`), once it is known to be no run's folder (which is left as
+        it was)."""
         if (self.path / MANIFEST).exists():
             raise UserError(f"{self.path} holds a run of erhai run, not an experiment; choose another --out")
+        return claimed(self.path)
+
+    def start(self, description: dict) -> None:
+        """Start the folder of an experiment with what was asked."""
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.path / EXPERIMENT, description)
 
