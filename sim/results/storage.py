@@ -18,7 +18,7 @@ A run folder:
                         who conceived within that many months)           }
     summary.json        the caps and indicator bands (`sim.results.summary`)
     report.pdf          the run report
-    erhai.lock          locked (flock) by the one process running or reading the run
+    erhai.lock          locked (flock) by the one erhai process running the run (`claimed`)
 
 Every part carries the run identity (`run_id`: a hash of the resolved scenario, the bytes of its data files
 and the settings that decide results) and is refused if it does not match the manifest's; a part that does
@@ -387,6 +387,7 @@ class ExperimentDirectory:
         comparison.csv    one row per variant (`sim.comparison`)
         summary.json      the settings, and per variant its caps' probabilities and paired differences
         comparison.pdf    the comparison report
+        erhai.lock        locked by the one erhai compare running the experiment
     """
 
     def __init__(self, path: Path):
