@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--out", type=Path, metavar="DIR", help="folder for the results")
     where.add_argument("--resume", type=Path, metavar="DIR",
                        help="continue the stopped run in DIR (scenario and settings come from DIR)")
+    run.add_argument("--force", action="store_true",
+                     help="with --out: remove the run DIR holds (only the files a run writes) and start afresh")
     settings = run.add_argument_group("settings (saved in DIR; they decide the results)")
     settings.add_argument("--replicates", type=_positive_int, metavar="N",
                           help="how many (default: the scenario's ensemble)")
@@ -382,7 +384,7 @@ def _run(args) -> None:
         _check_resume(args)
         result = resume(args.resume, execution)
     else:
-        result = _ensemble(args, execution).run(args.out)
+        result = _ensemble(args, execution).run(args.out, force=args.force)
     _print_run(result)
 
 
@@ -509,6 +511,7 @@ def _check_resume(args) -> None:
     given = [f"--{name.replace('_', '-')}" for name in _SETTINGS_OPTIONS
              if getattr(args, name, None) not in (None, False)]
     given += ["FILE"] if args.file else []
+    given += ["--force"] if getattr(args, "force", False) else []
     if given:
         what = "scenario" if args.command is _run else "experiment"
         raise UserError(f"--resume takes its {what} and settings from {args.resume}; drop {', '.join(given)}")
@@ -532,7 +535,7 @@ def _ensemble(args, execution):
                         population_size=args.population_size, central_inputs=args.central_inputs,
                         jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
                         quiet=execution.quiet, source=str(args.file))
-    status = ensemble.status(args.out)
+    status = "new" if args.force else ensemble.status(args.out)
     if status == "complete":
         print(f"{args.out} holds a complete run with these settings; nothing to do")
     elif status == "running":

@@ -117,13 +117,14 @@ def compare(experiment: str | Path | Experiment, replicates: int | None = None, 
             results[variant["name"]] = ensembles[variant["name"]].run()
         return _compared(description, results)
     folder = ExperimentDirectory(Path(out))
-    if folder.exists:
-        _check_same(folder, description)
-    else:
-        folder.start(description)
-    for name, ensemble in ensembles.items():
-        ensemble.start(folder.variant(name).path)
-    return resume(out, Execution(jobs, backend, scheduler, quiet))
+    with folder.claimed():
+        if folder.exists:
+            _check_same(folder, description)
+        else:
+            folder.start(description)
+        for name, ensemble in ensembles.items():
+            ensemble.start(folder.variant(name).path)
+        return _continued(folder, Execution(jobs, backend, scheduler, quiet))
 
 
 def _announce(variant: dict, quiet: bool) -> None:
@@ -133,8 +134,15 @@ def _announce(variant: dict, quiet: bool) -> None:
 
 def resume(out: str | Path, execution: Execution = Execution()) -> ComparisonResult:
     """Continue the experiment in the folder `out` to the end (its variants and settings come from there) and
-    write its comparison; a finished one is read as it is, and its comparison written again."""
+    write its comparison; a finished one is read as it is, and its comparison written again. The folder is this
+    process's until it ends (and each variant's folder while it runs)."""
     folder = ExperimentDirectory(Path(out))
+    folder.description()  # a clear error if the folder holds no experiment
+    with folder.claimed():
+        return _continued(folder, execution)
+
+
+def _continued(folder: ExperimentDirectory, execution: Execution) -> ComparisonResult:
     description = folder.description()
     results = {}
     for variant in description["variants"]:

@@ -14,6 +14,7 @@ per worker whatever the replicate count.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
@@ -29,10 +30,10 @@ from sim.progress import progress
 from sim.provenance import provenance
 from sim.results.caps import caps_of
 from sim.results.runs import EnsembleResult, EnsembleSettings, ReplicateResult
-from sim.results.storage import MemoryStore, RunDirectory, run_identity
+from sim.results.storage import SCENARIO, MemoryStore, RunDirectory, check_free, claimed, run_identity
 from sim.results.summary import Summary, summarize
 from sim.scenario.inputs import realize
-from sim.scenario.loading import content_hash
+from sim.scenario.loading import content_hash, file_entries
 from sim.scenario.schema import Scenario
 from sim.simulation import ENGINES, run_replicate
 
@@ -85,31 +86,39 @@ class Ensemble:
 
     def status(self, out: str | Path) -> str:
         """What the folder `out` holds of this ensemble: "new", "running" (stopped; `run` continues it) or
-        "complete"; a UserError if it holds another run."""
+        "complete"; a UserError if it holds another run, or another erhai process holds it."""
         directory = RunDirectory(Path(out))
+        check_free(directory.path)
         if not directory.exists:
             return "new"
         _check_same(directory, self.scenario.model_dump_json(), self.settings)
         return directory.manifest()["status"]
 
-    def run(self, out: str | Path | None = None) -> EnsembleResult:
+    def run(self, out: str | Path | None = None, force: bool = False) -> EnsembleResult:
+        """Run the ensemble, in memory or into the folder `out`, which this process holds until it ends; `force`
+        first removes whatever run `out` holds, to start afresh."""
         if out is None:
             scenario_json = self.scenario.model_dump_json()  # once: for the workers and the hash
             store = MemoryStore(scenario_json, self.settings, _manifest(scenario_json, self.settings, self.source))
             run_ensemble(store, self.execution)
             return store.result()
-        started = not RunDirectory(Path(out)).exists
-        directory = self.start(out)
-        try:
-            if not directory.complete:
-                run_ensemble(directory, self.execution)
-        except UserError as error:
-            # bad input found on the way leaves no folder that would only stand in the way of the mended run: one
-            # holding no replicate yet, or one that could never finish (its replicate that fell short would again)
-            if started and (isinstance(error, QuickRunTooSmall) or not directory.finished()):
-                directory.discard()
-            raise
-        return directory.result()
+        directory = RunDirectory(Path(out))
+        with claimed(directory.path):
+            if force:
+                directory.clear()
+            started = not directory.exists
+            self.start(out)
+            try:
+                if not directory.complete:
+                    run_ensemble(directory, self.execution)
+            except UserError as error:
+                # bad input found on the way leaves no folder that would only stand in the way of the mended run:
+                # one holding no replicate yet, or one that could never finish (its replicate that fell short would
+                # again)
+                if started and (isinstance(error, QuickRunTooSmall) or not directory.finished()):
+                    directory.discard()
+                raise
+            return directory.result()
 
     def start(self, out: str | Path) -> RunDirectory:
         """The run folder `out` for this ensemble, created if new, without running anything (`resume` runs it);
@@ -120,12 +129,15 @@ class Ensemble:
 
 
 def resume(out: str | Path, execution: Execution = Execution()) -> EnsembleResult:
-    """Continue the stopped run in the folder `out` (its scenario and settings come from there)."""
+    """Continue the stopped run in the folder `out` (its scenario and settings come from there, and its data
+    files must be as they were), holding the folder until it ends."""
     directory = RunDirectory(Path(out))
     directory.manifest()  # a clear error if the folder holds no run
-    if not directory.complete:
-        run_ensemble(directory, execution)
-    return directory.result()
+    with claimed(directory.path):
+        if not directory.complete:
+            _check_unchanged(directory)
+            run_ensemble(directory, execution)
+        return directory.result()
 
 
 def open_run(path: str | Path) -> EnsembleResult:
@@ -151,13 +163,20 @@ def checked_settings(settings: EnsembleSettings) -> EnsembleSettings:
 def _manifest(scenario_json: str, settings: EnsembleSettings, source: str) -> dict:
     scenario_hash = content_hash(scenario_json)
     return {"scenario_file": source, "scenario_name": json.loads(scenario_json)["name"], "scenario_hash": scenario_hash,
-            "run_id": run_identity(scenario_hash, settings), "settings": asdict(settings),
-            "provenance": provenance()}
+            "data_files": data_hashes(scenario_json), "run_id": run_identity(scenario_hash, settings),
+            "settings": asdict(settings), "provenance": provenance()}
+
+
+def data_hashes(scenario_json: str) -> dict[str, str | None]:
+    """sha256 of each data file the resolved scenario names, by its path (None for one that is not there)."""
+    paths = sorted({Path(mapping[key]) for _, mapping, key in file_entries(json.loads(scenario_json))})
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None for path in paths}
 
 
 def prepare(directory: RunDirectory, scenario_json: str, settings: EnsembleSettings, source: str) -> None:
     """Start a run in `directory`, or check that the run already there is this one (never overwrite another)."""
     if not directory.exists:
+        directory.check_unclaimed()
         directory.create(scenario_json, _manifest(scenario_json, settings, source))
     else:
         _check_same(directory, scenario_json, settings)
@@ -165,8 +184,28 @@ def prepare(directory: RunDirectory, scenario_json: str, settings: EnsembleSetti
 
 def _check_same(directory: RunDirectory, scenario_json: str, settings: EnsembleSettings) -> None:
     if directory.settings() != settings or directory.manifest()["scenario_hash"] != content_hash(scenario_json):
-        raise UserError(f"{directory.path} holds a run of other settings or another scenario; "
-                        "choose another --out (or --resume it)")
+        raise UserError(f"{directory.path} holds a run of other settings or another scenario"
+                        f"{_changed_data(directory, scenario_json)}; choose another --out (or --resume it, or start "
+                        "afresh with --force)")
+
+
+def _check_unchanged(directory: RunDirectory) -> None:
+    """A UserError unless the scenario and data files of the stopped run in `directory` are those it started with:
+    replicates of other data would be mixed with its own."""
+    scenario_json = directory.scenario_json()
+    changed = _changed_data(directory, scenario_json) or (
+        f"; its {SCENARIO} was changed" if content_hash(scenario_json) != directory.manifest()["scenario_hash"] else "")
+    if changed:
+        raise UserError(f"{directory.path} cannot be resumed{changed} since the run started; restore it, or start "
+                        "afresh with erhai run FILE --out DIR --force")
+
+
+def _changed_data(directory: RunDirectory, scenario_json: str) -> str:
+    """'; data file F has changed' (or is gone) for each data file of `scenario_json` whose bytes differ from when
+    the run in `directory` started, or '' (also for a run started before data files were recorded)."""
+    recorded, current = directory.manifest().get("data_files", {}), data_hashes(scenario_json)
+    return "".join(f"; data file {path} {'is gone' if current[path] is None else 'has changed'}"
+                   for path, digest in recorded.items() if path in current and current[path] != digest)
 
 
 class QuickRunTooSmall(UserError):

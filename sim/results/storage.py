@@ -18,6 +18,12 @@ A run folder:
                         who conceived within that many months)           }
     summary.json        the caps and indicator bands (`sim.results.summary`)
     report.pdf          the run report
+    erhai.lock          locked (flock) by the one erhai process running the run (`claimed`)
+
+Every part carries the run identity (`run_id`: a hash of the resolved scenario, the bytes of its data files
+and the settings that decide results) and is refused if it does not match the manifest's; a part that does
+not parse is set aside as `parts/r000042.json.corrupt` and its replicate run again. The manifest records the
+size of every final table, so a table cut or changed afterwards is refused rather than summarized.
 
 An experiment folder holds one run folder per variant under `variants/`,
 `experiment.json`, `comparison.csv`, `summary.json` and `comparison.pdf`
@@ -33,11 +39,14 @@ not say "complete" is never read as a finished run.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -55,14 +64,21 @@ COMPARISON_TABLE, EXPERIMENT, COMPARISON_REPORT, VARIANTS = ("comparison.csv", "
                                                               "variants")
 BACKTEST_TABLE, BACKTEST_SUMMARY, BACKTEST_REPORT = "backtest.csv", "backtest.json", "backtest.pdf"
 RUNNING, COMPLETE = "running", "complete"
+LOCK, CORRUPT = "erhai.lock", ".corrupt"
 _STRINGS = {"sex", "date", "regime", "residence", "order"}
 _INTEGERS = {"replicate", "year", "age_group", "months"}
 _PART_TABLES = ("yearly", "base", "pyramids", "backlogs", "uptake")  # a part's tables (inputs are a dict)
 _ROW_GROUP_REPLICATES = 100  # replicates per Parquet row group: few groups, and memory bounded by one
 
 
+def partial_path(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place: a name of this process's own, so two writers of
+    one file never take each other's half-written file."""
+    return path.with_name(f"{path.name}.{os.getpid()}.partial")
+
+
 def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
+    partial = partial_path(path)
     partial.write_text(text)
     os.replace(partial, path)
 
@@ -74,6 +90,34 @@ def write_json(path: Path, data: dict) -> None:
 def run_identity(scenario_hash: str, settings: EnsembleSettings) -> str:
     """What names one run: its scenario's content and its settings (the same run gives the same identity)."""
     return hashlib.sha256(json.dumps([scenario_hash, asdict(settings)], sort_keys=True).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def claimed(folder: Path) -> Iterator[None]:
+    """Hold `folder` for this process until the block ends: a second erhai process is refused at once.
+
+    An OS lock (flock, Linux and other Unix) rather than a marker file, so it ends with its process however
+    that ends (a killed run's folder can be resumed at once) and never needs cleaning up.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK).open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise UserError(f"{folder} is in use by another erhai run (pid {lock.read().strip() or '?'}); wait for "
+                            "it or choose another --out") from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
+
+
+def check_free(folder: Path) -> None:
+    """A UserError at once if another erhai process holds `folder` (`claimed`), before its run is read."""
+    if folder.is_dir():
+        with claimed(folder):
+            pass
 
 
 class MemoryStore:
@@ -139,6 +183,27 @@ class RunDirectory:
     def complete(self) -> bool:
         return self.exists and self.manifest()["status"] == COMPLETE
 
+    def run_id(self) -> str:
+        manifest = self.manifest()
+        # a run started before runs had an identity gets it from what it was asked
+        return manifest.get("run_id") or run_identity(manifest["scenario_hash"], self.settings())
+
+    def check_unclaimed(self) -> None:
+        """A UserError if the folder holds parts of a run without its manifest: whose they are cannot be told."""
+        if not self.exists and any(self.parts.glob("r*.json")):
+            raise UserError(f"{self.path} holds replicate parts but no {MANIFEST}: it is not a run folder erhai can "
+                            "trust; remove it or use --force")
+
+    def clear(self) -> None:
+        """Remove every file a run writes here (not the lock, which this process holds, nor anything else)."""
+        tables = [f"{name}.{kind}" for name in TABLES for kind in ("csv", "parquet")]
+        for name in (MANIFEST, SCENARIO, SUMMARY, REPORT, *tables):
+            (self.path / name).unlink(missing_ok=True)
+        for part in (*self.parts.glob("r*.json"), *self.parts.glob(f"r*.json{CORRUPT}")):
+            part.unlink()
+        if self.parts.is_dir() and not any(self.parts.iterdir()):
+            self.parts.rmdir()
+
     def create(self, scenario_json: str, manifest: dict) -> None:
         """Start the folder of a run: the resolved scenario (as serialized once for the run) and its manifest."""
         self.parts.mkdir(parents=True, exist_ok=True)
@@ -150,7 +215,7 @@ class RunDirectory:
         it empty (it may be one the user keeps other things in)."""
         for part in self.parts.glob("r*.json"):
             part.unlink()
-        for path in (self.path / MANIFEST, self.path / SCENARIO):
+        for path in (self.path / MANIFEST, self.path / SCENARIO, self.path / LOCK):
             path.unlink()
         for folder in (self.parts, self.path):
             if not any(folder.iterdir()):
@@ -166,19 +231,50 @@ class RunDirectory:
         return EnsembleSettings(**self.manifest()["settings"])
 
     def finished(self) -> set[int]:
-        """Numbers of the replicates whose results are saved."""
-        return {int(part.stem[1:]) for part in self.parts.glob("r*.json")}
+        """Numbers of the replicates whose results are saved. A part that does not parse (cut short by a full
+        disk, say) is set aside with a warning, so its replicate runs again; a part of another run is refused."""
+        run_id, numbers = self.run_id(), set()
+        for path in sorted(self.parts.glob("r*.json")):
+            number = int(path.stem[1:])
+            try:
+                self._read_part(number, run_id)
+            except CorruptPart:
+                path.replace(path.with_name(path.name + CORRUPT))
+                print(f"erhai: warning: {self._shown(path)} is corrupt; set aside as {path.name}{CORRUPT}, its "
+                      "replicate runs again", file=sys.stderr)
+            else:
+                numbers.add(number)
+        return numbers
 
     def save(self, replicate: ReplicateResult) -> None:
-        part = {"replicate": replicate.number, "inputs": replicate.inputs, "redraws": replicate.redraws,
+        part = {"run_id": self.run_id(), "replicate": replicate.number, "inputs": replicate.inputs,
+                "redraws": replicate.redraws,
                 **{field: getattr(replicate, field).to_dict(orient="list") for field in _PART_TABLES}}
         write_atomically(self._part_path(replicate.number), json.dumps(part))
 
     def _part_path(self, number: int) -> Path:
         return self.parts / f"r{number:06d}.json"
 
-    def _part(self, number: int) -> ReplicateResult:
-        part = json.loads(self._part_path(number).read_text())
+    def _shown(self, path: Path) -> str:
+        return str(path.relative_to(self.path.parent))
+
+    def _read_part(self, number: int, run_id: str) -> dict:
+        """Part `number`, if it is this run's replicate of that number (a UserError naming it if not)."""
+        path = self._part_path(number)
+        try:
+            part = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptPart(f"{self._shown(path)} is corrupt ({exc})") from None
+        if not isinstance(part, dict):
+            raise CorruptPart(f"{self._shown(path)} is corrupt (not a JSON object)")
+        if part.get("run_id") != run_id or part.get("replicate") != number:
+            whose = f"run_id {part['run_id']}" if part.get("run_id") else "no run_id"
+            raise UserError(f"{self._shown(path)} belongs to another run ({whose}, replicate {part.get('replicate')};"
+                            f" this run is {run_id}, replicate {number}); remove it or use --force")
+        return part
+
+    def _part(self, number: int, run_id: str) -> ReplicateResult:
+        part = self._read_part(number, run_id)
         # a part saved before a table existed has none of its rows
         tables = {field: pd.DataFrame(part.get(field, {}), columns=list(TABLE_COLUMNS[name]))
                   for name, field in TABLE_FIELDS.items() if field in _PART_TABLES}
@@ -187,7 +283,8 @@ class RunDirectory:
     def yearly(self, count: int) -> tuple[pd.DataFrame, int]:
         """The yearly indicators of replicates 0..count-1, in replicate order, and the draws of their inputs set
         aside as implausible (`sim.simulation.run_replicate`): what a summary needs, from one read of each part."""
-        parts = [json.loads(self._part_path(number).read_text()) for number in range(count)]
+        run_id = self.run_id()
+        parts = [self._read_part(number, run_id) for number in range(count)]
         return (pd.concat([pd.DataFrame(part["yearly"]) for part in parts], ignore_index=True),
                 sum(part["redraws"] for part in parts))
 
@@ -196,19 +293,17 @@ class RunDirectory:
 
         The tables are written a batch of parts at a time, so memory does not grow with the replicate count.
         """
-        manifest = self.manifest()
-        # a run started before runs had an identity gets it now, from what it was asked
-        manifest.setdefault("run_id", run_identity(manifest["scenario_hash"], self.settings()))
+        manifest = {**self.manifest(), "run_id": self.run_id()}
         metadata = {b"erhai.scenario": manifest["scenario_name"].encode(), b"erhai.run_id": manifest["run_id"].encode(),
                     b"erhai.scenario_hash": manifest["scenario_hash"].encode()}
-        partials = {(name, kind): self.path / f"{name}.{kind}.partial"
+        partials = {(name, kind): partial_path(self.path / f"{name}.{kind}")
                     for name in TABLES for kind in ("csv", "parquet")}
         with contextlib.ExitStack() as stack:
             csv = {name: stack.enter_context(partials[name, "csv"].open("w")) for name in TABLES}
             parquet: dict[str, pq.ParquetWriter] = {}
             for first in range(0, count, _ROW_GROUP_REPLICATES):
-                batch = [self._part(number).tables() for number in range(first, min(first + _ROW_GROUP_REPLICATES,
-                                                                                      count))]
+                batch = [self._part(number, manifest["run_id"]).tables()
+                         for number in range(first, min(first + _ROW_GROUP_REPLICATES, count))]
                 for name in TABLES:
                     table = _typed(pd.concat([tables[name] for tables in batch], ignore_index=True))
                     table.to_csv(csv[name], index=False, header=first == 0)
@@ -217,10 +312,13 @@ class RunDirectory:
                         schema = arrow.schema.with_metadata({**(arrow.schema.metadata or {}), **metadata})
                         parquet[name] = stack.enter_context(pq.ParquetWriter(partials[name, "parquet"], schema))
                     parquet[name].write_table(arrow.cast(parquet[name].schema))
+        sizes = {}
         for (name, kind), partial in partials.items():
+            sizes[f"{name}.{kind}"] = partial.stat().st_size
             os.replace(partial, self.path / f"{name}.{kind}")
         write_json(self.path / SUMMARY, summary.to_json())
-        write_json(self.path / MANIFEST, {**manifest, "replicates": count, "status": COMPLETE, "finished": now()})
+        write_json(self.path / MANIFEST, {**manifest, "replicates": count, "tables": sizes, "status": COMPLETE,
+                                          "finished": now()})
 
     def result(self) -> EnsembleResult:
         """The finished run, read from its Parquet tables (a clear UserError for anything else)."""
@@ -232,10 +330,40 @@ class RunDirectory:
                    if not (self.path / name).exists()]
         if missing:
             raise UserError(f"{self.path}: missing {', '.join(missing)}; was it written by an older erhai run?")
+        self._check_tables(manifest)
         tables = {name: pq.read_table(self.path / f"{name}.parquet").to_pandas() for name in TABLES}
         summary = Summary.from_json(json.loads((self.path / SUMMARY).read_text()))
+        for name in ("replicates", "inputs"):  # the tables with rows for every replicate
+            self._check_replicates(f"{name}.parquet", set(tables[name].replicate), manifest["replicates"])
+        self._check_replicates(SUMMARY, set(range(summary.replicates)), manifest["replicates"])
         return EnsembleResult(self.scenario(), self.settings(), manifest, summary, path=self.path,
                               **{TABLE_FIELDS[name]: table for name, table in tables.items()})
+
+
+    def _check_tables(self, manifest: dict) -> None:
+        """A UserError naming the first final table that is not as the run wrote it: of another size (cut short or
+        changed since) or of another run."""
+        # a run completed before sizes were recorded is checked on the rest
+        for name, size in manifest.get("tables", {}).items():
+            found = (self.path / name).stat().st_size
+            if found != size:
+                raise UserError(f"{self.path / name} is not the table the run wrote ({found:,} bytes, not {size:,}): "
+                                "it was cut short or changed; run again with --force")
+        run_id = self.run_id()
+        for name in TABLES:
+            found = (pq.read_schema(self.path / f"{name}.parquet").metadata or {}).get(b"erhai.run_id", b"").decode()
+            if found != run_id:
+                raise UserError(f"{self.path / name}.parquet belongs to another run (run_id {found or 'none'}, this "
+                                f"run is {run_id}); run again with --force")
+
+    def _check_replicates(self, name: str, found: set[int], count: int) -> None:
+        if found != set(range(count)):
+            raise UserError(f"{self.path / name} holds {len(found):,} replicates, the manifest {count:,}: it is not "
+                            "this run's; run again with --force")
+
+
+class CorruptPart(UserError):
+    """A part file that does not parse."""
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
@@ -259,6 +387,7 @@ class ExperimentDirectory:
         comparison.csv    one row per variant (`sim.comparison`)
         summary.json      the settings, and per variant its caps' probabilities and paired differences
         comparison.pdf    the comparison report
+        erhai.lock        locked by the one erhai compare running the experiment
     """
 
     def __init__(self, path: Path):
@@ -275,10 +404,15 @@ class ExperimentDirectory:
     def exists(self) -> bool:
         return (self.path / EXPERIMENT).exists()
 
-    def start(self, description: dict) -> None:
-        """Start the folder of an experiment with what was asked."""
+    def claimed(self) -> contextlib.AbstractContextManager[None]:
+        """The folder held for this process (`claimed`), once it is known to be no run's folder (which is left as
+        it was)."""
         if (self.path / MANIFEST).exists():
             raise UserError(f"{self.path} holds a run of erhai run, not an experiment; choose another --out")
+        return claimed(self.path)
+
+    def start(self, description: dict) -> None:
+        """Start the folder of an experiment with what was asked."""
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.path / EXPERIMENT, description)
 
