@@ -522,26 +522,35 @@ def _planned(args, settings, scenario, folders: list) -> Execution:
     """How to run what the run folders `folders` (one per ensemble of `settings`) have left: --jobs capped at
     the workers of use, the time it takes said (not with --quiet), and a UserError if its memory cannot fit
     (unless --ignore-limits). The Dask backend's cores and memory are the cluster's, so only replicates cap it."""
-    from sim.resources import agents_per_replicate, available_memory, check_fits, estimate, local_cores, \
-        useful_workers
-
     local = args.backend == "loky"
-    cores = local_cores() if local else None
     left = sum(settings.replicates - len(folder.finished() & set(range(settings.replicates)))
                for folder in folders)
-    workers = useful_workers(args.jobs or cores or os.cpu_count() or 1, min(left, settings.replicates) or 1, cores)
+    workers = _workers(args, min(left, settings.replicates), local)
+    if local and left:
+        _check_resources(args, scenario, settings.population_size, left, workers, runs=len(folders))
+    return Execution(workers, args.backend, args.scheduler, args.quiet)
+
+
+def _workers(args, replicates: int, local: bool) -> int:
+    from sim.resources import local_cores, useful_workers
+
+    cores = local_cores() if local else None
+    workers = useful_workers(args.jobs or cores or os.cpu_count() or 1, replicates or 1, cores)
     if args.jobs and workers < args.jobs:
         print(f"erhai: {workers} {'worker' if workers == 1 else 'workers'}, not --jobs {args.jobs}: no more are of "
-              f"use with {left:,} replicates to run" + (f" on {cores} cores" if local else ""), file=sys.stderr)
-    if local and left:
-        years = (scenario.period.end - scenario.period.start).days / 365.25
-        needed = estimate(agents_per_replicate(scenario, settings.population_size), years, left, workers,
-                          runs=len(folders))
-        if not args.ignore_limits:
-            check_fits(needed, available_memory())
-        if not args.quiet:
-            print(f"erhai: this takes {needed} (an estimate)", file=sys.stderr)
-    return Execution(workers, args.backend, args.scheduler, args.quiet)
+              f"use with {replicates:,} replicates to run" + (f" on {cores} cores" if local else ""), file=sys.stderr)
+    return workers
+
+
+def _check_resources(args, scenario, population_size: int | None, replicates: int, workers: int, runs: int) -> None:
+    from sim.resources import agents_per_replicate, available_memory, check_fits, estimate
+
+    years = (scenario.period.end - scenario.period.start).days / 365.25
+    needed = estimate(agents_per_replicate(scenario, population_size), years, replicates, workers, runs)
+    if not args.ignore_limits:
+        check_fits(needed, available_memory())
+    if not args.quiet:
+        print(f"erhai: this takes {needed} (an estimate)", file=sys.stderr)
 
 
 def _compare(args) -> None:

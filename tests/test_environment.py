@@ -40,17 +40,19 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": EPOCH}  # reports dated by the epoch
+
+
 def erhai(*args: str, code: list[str] | None = None) -> subprocess.CompletedProcess:
-    """`erhai ARGS` in a process of its own (or the Python `code` with ARGS), reports dated by SOURCE_DATE_EPOCH."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": EPOCH}
-    command = [sys.executable, *(code or ["-m", "sim"]), *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    """`erhai ARGS` in a process of its own (or the Python `code` with ARGS), to its end."""
+    return subprocess.run([sys.executable, *(code or ["-m", "sim"]), *args], cwd=ROOT, env=ENVIRONMENT,
+                          capture_output=True, text=True, timeout=300)
 
 
 def started(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": EPOCH}
-    return subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    """`erhai ARGS` started in a process of its own."""
+    return subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, env=ENVIRONMENT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def one_message(stderr: str, *words: str) -> None:
