@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Sequence
 
@@ -18,11 +19,13 @@ import yaml
 
 from sim import __version__
 from sim.calibration.settings import CalibrationSettings
-from sim.ensemble import BACKENDS, MAX_BATCHES
+from sim.ensemble import BACKENDS, MAX_BATCHES, Execution
 from sim.errors import UserError
+from sim.resources import OVERRIDE
 from sim.simulation import ENGINES
 
 EXIT_USER_ERROR = 2
+EXIT_ENVIRONMENT = 1  # the machine failed the run (a disk, a worker), not its input
 QUICK_RUN_HELP = ("a quick run: N agents at the scenario's central size (in proportion to each replicate's drawn "
                   "size), each standing for central size / N people; counts are scaled back to people")
 
@@ -38,15 +41,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"erhai: interrupted{_how_to_continue(args)}", file=sys.stderr)
         return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"erhai: {where}{exc.strerror or exc}{_how_to_continue(args, started_only=True)}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except BrokenProcessPool:
+        print("erhai: a worker process died (killed, or out of memory: fewer --jobs need less)"
+              f"{_how_to_continue(args, started_only=True)}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
 
 
-def _how_to_continue(args) -> str:
+def _how_to_continue(args, started_only: bool = False) -> str:
+    """How to continue the command's work; with `started_only`, only if its folder holds a started run (an
+    environment fault may stop a run before it starts)."""
     command = getattr(args, "command", None)
+    if started_only and not _holds_a_run(command, args):
+        return ""
     if command in (_run, _compare):
         return (f"; finished replicates are saved: continue with erhai {'run' if command is _run else 'compare'} "
                 f"--resume {args.out or args.resume}")
     return "; finished generations are saved: continue with the same command and --resume" \
         if command is _calibrate else ""
+
+
+def _holds_a_run(command, args) -> bool:
+    from sim.results.storage import ExperimentDirectory, RunDirectory
+
+    folder = getattr(args, "out", None) or getattr(args, "resume", None)
+    if command not in (_run, _compare) or not isinstance(folder, Path):
+        return False
+    return (RunDirectory(folder) if command is _run else ExperimentDirectory(folder)).exists
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -179,13 +203,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _execution_options(command: argparse.ArgumentParser) -> None:
     execution = command.add_argument_group("execution (results do not depend on it)")
-    execution.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="J",
-                           help="parallel workers (default: one per core)")
+    execution.add_argument("--jobs", type=_positive_int, metavar="J",
+                           help="parallel workers (default: one per core; never more than the cores or the "
+                                "replicates)")
     execution.add_argument("--backend", choices=BACKENDS, default="loky",
                            help="loky (local processes) or dask (a Dask cluster, with --scheduler)")
     execution.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
     execution.add_argument("--quiet", action="store_true",
-                           help="no progress (a bar on a terminal; in a log, a line each tenth of the way)")
+                           help="no progress (a bar on a terminal; in a log, a line each tenth of the way) and "
+                                "no time estimate")
+    execution.add_argument(OVERRIDE, action="store_true",
+                           help="run even when the memory it is estimated to need is more than is available")
 
 
 def _probability(text: str) -> float:
@@ -377,14 +405,19 @@ _SETTINGS_OPTIONS = ("replicates", "parameter_draws", "replicates_per_draw", "un
 
 def _run(args) -> None:
     from sim.ensemble import resume
+    from sim.results.storage import RunDirectory
 
-    execution = _execution(args)
+    _check_backend(args)
     _stop_on_sigterm()
     if args.resume:
         _check_resume(args)
-        result = resume(args.resume, execution)
+        directory = RunDirectory(args.resume)
+        result = resume(args.resume, _planned(args, directory.settings(), directory.scenario(), [directory]))
     else:
-        result = _ensemble(args, execution).run(args.out, force=args.force)
+        _check_out(args.out)
+        ensemble = _ensemble(args)
+        ensemble.execution = _planned(args, ensemble.settings, ensemble.scenario, [RunDirectory(args.out)])
+        result = ensemble.run(args.out, force=args.force)
     _print_run(result)
 
 
@@ -477,28 +510,74 @@ def _calibrate(args) -> None:
     print(f"wrote {result.path} (the report: {result.path / 'calibration.pdf'})")
 
 
-def _execution(args):
-    from sim.ensemble import Execution
-
+def _check_backend(args) -> None:
     if args.backend == "dask" and not args.scheduler:
         raise UserError("--backend dask needs --scheduler ADDRESS")
-    return Execution(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, quiet=args.quiet)
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: a file, not a folder; give a folder for the results (made if missing)")
+
+
+def _planned(args, settings, scenario, folders: list) -> Execution:
+    """How to run what the run folders `folders` (one per ensemble of `settings`) have left: --jobs capped at
+    the workers of use, the time it takes said (not with --quiet), and a UserError if its memory cannot fit
+    (unless --ignore-limits). The Dask backend's cores and memory are the cluster's, so only replicates cap it."""
+    local = args.backend == "loky"
+    left = sum(settings.replicates - len(folder.finished() & set(range(settings.replicates)))
+               for folder in folders)
+    workers = _workers(args, min(left, settings.replicates), local)
+    if local and left:
+        _check_resources(args, scenario, settings.population_size, left, workers, runs=len(folders))
+    return Execution(workers, args.backend, args.scheduler, args.quiet)
+
+
+def _workers(args, replicates: int, local: bool) -> int:
+    from sim.resources import local_cores, useful_workers
+
+    cores = local_cores() if local else None
+    workers = useful_workers(args.jobs or cores or os.cpu_count() or 1, replicates or 1, cores)
+    if args.jobs and workers < args.jobs:
+        print(f"erhai: {workers} {'worker' if workers == 1 else 'workers'}, not --jobs {args.jobs}: no more are of "
+              f"use with {replicates:,} replicates to run" + (f" on {cores} cores" if local else ""), file=sys.stderr)
+    return workers
+
+
+def _check_resources(args, scenario, population_size: int | None, replicates: int, workers: int, runs: int) -> None:
+    from sim.resources import agents_per_replicate, available_memory, check_fits, estimate
+
+    years = (scenario.period.end - scenario.period.start).days / 365.25
+    needed = estimate(agents_per_replicate(scenario, population_size), years, replicates, workers, runs)
+    if not args.ignore_limits:
+        check_fits(needed, available_memory())
+    if not args.quiet:
+        print(f"erhai: this takes {needed} (an estimate)", file=sys.stderr)
 
 
 def _compare(args) -> None:
-    from sim.comparison import compare, resume
+    from sim.comparison import compare, experiment_settings, resume
     from sim.report import write_comparison_report
     from sim.report.comparison import summary_lines
     from sim.results.storage import ExperimentDirectory
+    from sim.scenario.experiment import load_experiment
 
-    execution = _execution(args)
+    _check_backend(args)
     _stop_on_sigterm()
     if args.resume:
         _check_resume(args)
-        result = resume(args.resume, execution)
+        folder = ExperimentDirectory(args.resume)
+        variants = [folder.variant(variant["name"]) for variant in folder.description()["variants"]]
+        result = resume(args.resume, _planned(args, variants[0].settings(), variants[0].scenario(), variants))
     elif args.file is None:
         raise UserError("erhai compare: give an experiment FILE (or --resume DIR)")
     else:
+        _check_out(args.out)
+        experiment = load_experiment(args.file)
+        folder = ExperimentDirectory(args.out)
+        settings = experiment_settings(experiment, args.replicates, args.seed, args.population_size)
+        execution = _planned(args, settings, experiment.variants[0].scenario,
+                             [folder.variant(variant.name) for variant in experiment.variants])
         result = compare(args.file, args.replicates, args.seed, population_size=args.population_size, out=args.out,
                          jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
                          quiet=execution.quiet)
@@ -517,7 +596,7 @@ def _check_resume(args) -> None:
         raise UserError(f"--resume takes its {what} and settings from {args.resume}; drop {', '.join(given)}")
 
 
-def _ensemble(args, execution):
+def _ensemble(args):
     from sim.ensemble import Ensemble
     from sim.scenario.loading import load_runnable
 
@@ -533,8 +612,7 @@ def _ensemble(args, execution):
     ensemble = Ensemble(scenario, replicates, args.seed, replicates_per_draw=args.replicates_per_draw or 1,
                         until_ci=args.until_ci, max_replicates=args.max_replicates, engine=args.engine or "fast",
                         population_size=args.population_size, central_inputs=args.central_inputs,
-                        jobs=execution.jobs, backend=execution.backend, scheduler=execution.scheduler,
-                        quiet=execution.quiet, source=str(args.file))
+                        source=str(args.file))
     status = "new" if args.force else ensemble.status(args.out)
     if status == "complete":
         print(f"{args.out} holds a complete run with these settings; nothing to do")

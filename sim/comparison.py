@@ -100,10 +100,7 @@ def compare(experiment: str | Path | Experiment, replicates: int | None = None, 
     """
     source = str(experiment) if not isinstance(experiment, Experiment) else experiment.spec.name
     experiment = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    spec, first = experiment.spec, experiment.variants[0].scenario
-    settings = EnsembleSettings(seed=next(s for s in (seed, spec.seed, first.ensemble.seed) if s is not None),
-                                replicates=replicates or spec.replicates or first.ensemble.replicates,
-                                population_size=population_size)
+    settings = experiment_settings(experiment, replicates, seed, population_size)
     _check_same_caps(experiment)
     description = _description(experiment, settings, source)
     ensembles = {variant.name: Ensemble(variant.scenario, settings.replicates, settings.seed,
@@ -125,6 +122,16 @@ def compare(experiment: str | Path | Experiment, replicates: int | None = None, 
         for name, ensemble in ensembles.items():
             ensemble.start(folder.variant(name).path)
         return _continued(folder, Execution(jobs, backend, scheduler, quiet))
+
+
+def experiment_settings(experiment: Experiment, replicates: int | None, seed: int | None,
+                        population_size: int | None) -> EnsembleSettings:
+    """Every variant's settings: replicates and seed as given, else the experiment file's, else its first
+    variant's scenario's."""
+    spec, first = experiment.spec, experiment.variants[0].scenario
+    return EnsembleSettings(seed=next(s for s in (seed, spec.seed, first.ensemble.seed) if s is not None),
+                            replicates=replicates or spec.replicates or first.ensemble.replicates,
+                            population_size=population_size)
 
 
 def _announce(variant: dict, quiet: bool) -> None:

@@ -36,6 +36,7 @@ from sim.scenario.inputs import realize
 from sim.scenario.loading import content_hash, file_entries
 from sim.scenario.schema import Scenario
 from sim.simulation import ENGINES, run_replicate
+from sim.workers import loky_backend
 
 BACKENDS = ("loky", "dask")
 MAX_BATCHES = 20  # until_ci stops at this many batches unless told otherwise
@@ -283,7 +284,7 @@ def _replicates(task, numbers: list[int], execution: Execution) -> Iterator[Repl
 
 
 def _on_loky(task, numbers: list[int], execution: Execution) -> Iterable[ReplicateResult]:
-    yield from Parallel(n_jobs=execution.jobs, backend="loky", return_as="generator_unordered")(
+    yield from Parallel(n_jobs=execution.jobs, backend=loky_backend(), return_as="generator_unordered")(
         delayed(task)(number) for number in numbers)
     # idle workers keep their memory for the next job; the summary and report have no use for them
     get_reusable_executor(reuse=True).shutdown(wait=True)

@@ -156,7 +156,7 @@ def test_a_quick_run_too_small_for_the_synthesis_says_so_and_what_size_would_do_
     (kept / "notes.txt").write_text("mine")
     for out in (tmp_path / "new", kept):
         assert main(["run", str(UNIVERSAL), "--replicates", "4", "--population-size", "40", "--jobs", "1",
-                     "--out", str(out)]) == 2
+                     "--out", str(out), "--quiet"]) == 2  # quiet: no time estimate beside the message
         problem = capsys.readouterr().err.strip()
         assert re.fullmatch(r"erhai: a quick run of 40 simulated people is too small for (the marriage market|the "
                             r"base year's births) \(.+\); use --population-size of at least \d,\d00", problem)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 
 import pandas as pd
 
@@ -381,7 +382,11 @@ def value_at(scenario: Scenario, dotted: str) -> float | BaseDistribution:
 def how_run(run: EnsembleResult) -> list[str]:
     """How the run was made, enough to make it again, and what its design says about the spread."""
     provenance = run.manifest["provenance"]
-    finished = dt.datetime.fromisoformat(run.manifest["finished"]).strftime("%Y-%m-%d %H:%M %Z").strip()
+    # SOURCE_DATE_EPOCH asks for the same bytes from the same results: the moment it names, not the run's own
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch
+            else dt.datetime.fromisoformat(run.manifest["finished"]))
+    finished = when.strftime("%Y-%m-%d %H:%M %Z").strip()
     source = f", source {provenance['git_commit'][:12]}" if provenance.get("git_commit") else ""
     return [
         f"{run.count} runs (replicates) with seed {run.seed}; the same seed gives the same results.",

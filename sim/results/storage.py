@@ -87,6 +87,16 @@ def write_json(path: Path, data: dict) -> None:
     write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
+def read_json(path: Path) -> dict:
+    """A JSON file erhai wrote, or a UserError naming it if it is damaged (cut short or written over); a missing
+    or unreadable one is the OSError."""
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:  # not JSON, or not text
+        raise UserError(f"{path}: damaged, not the JSON erhai writes ({error}); start again in another folder") \
+            from None
+
+
 def run_identity(scenario_hash: str, settings: EnsembleSettings) -> str:
     """What names one run: its scenario's content and its settings (the same run gives the same identity)."""
     return hashlib.sha256(json.dumps([scenario_hash, asdict(settings)], sort_keys=True).encode()).hexdigest()[:16]
@@ -175,7 +185,7 @@ class RunDirectory:
 
     def manifest(self) -> dict:
         try:
-            return json.loads((self.path / MANIFEST).read_text())
+            return read_json(self.path / MANIFEST)
         except FileNotFoundError:
             raise UserError(f"{self.path}: no {MANIFEST}; not a folder written by erhai run") from None
 
@@ -222,7 +232,7 @@ class RunDirectory:
                 folder.rmdir()
 
     def scenario_json(self) -> str:
-        return (self.path / SCENARIO).read_text()
+        return json.dumps(read_json(self.path / SCENARIO))
 
     def scenario(self) -> Scenario:
         return Scenario.model_validate_json(self.scenario_json())
@@ -418,7 +428,7 @@ class ExperimentDirectory:
 
     def description(self) -> dict:
         try:
-            return json.loads((self.path / EXPERIMENT).read_text())
+            return read_json(self.path / EXPERIMENT)
         except FileNotFoundError:
             raise UserError(f"{self.path}: no {EXPERIMENT}; not a folder written by erhai compare") from None
 

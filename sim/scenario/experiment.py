@@ -20,11 +20,13 @@ field, in the experiment or in the scenario it builds on.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import AfterValidator, Field, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
 
 from sim.errors import Problem, UserError
 from sim.scenario.distributions import Number
@@ -32,7 +34,16 @@ from sim.scenario.loading import (Source, input_overrides, input_problem, overla
                                   resolve_file_keys, validated, validated_scenario)
 from sim.scenario.schema import Scenario, Section
 
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . - (a folder name)")]
+def _folder_name(name: str) -> str:
+    # a variant's name is its run folder under variants/: nothing that leads out of it
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) or set(name) == {"."}:
+        raise PydanticCustomError("variant_name", "a variant's name is the name of its folder: up to 100 letters, "
+                                  "digits, _ . and -, not only dots")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_folder_name),
+                 Field(description="its folder's name: letters, digits, _ . - (not only dots)")]
 
 
 class VariantSpec(Section):
@@ -131,9 +142,12 @@ def _sweep_variants(spec: ExperimentSpec, source: Source, path: Path) -> list[Va
             key = ("sweep", str(index), "input")
             raise UserError([Problem(*source.locate(key), ".".join(key), problem)])
     variants = []
-    for number, values in enumerate(itertools.product(*(swept.values for swept in spec.sweep))):
-        chosen = {swept.input: float(value) for swept, value in zip(spec.sweep, values)}
-        own = Source(input_overrides(base.data, chosen), {}, [path])
+    for number, picks in enumerate(itertools.product(*(enumerate(swept.values) for swept in spec.sweep))):
+        chosen = {swept.input: float(value) for swept, (_, value) in zip(spec.sweep, picks)}
+        # a value the scenario cannot take is the experiment's line that gives it, not the base scenario's
+        origins = {tuple(swept.input.split(".")): source.locate(("sweep", str(index), "values", str(place)))
+                   for index, (swept, (place, _)) in enumerate(zip(spec.sweep, picks))}
+        own = Source(input_overrides(base.data, chosen), origins, [path])
         scenario = validated_scenario(overlay(base, own))
         label = ", ".join(f"{_label(swept)} {value:g}" for swept, value in zip(spec.sweep, chosen.values()))
         variants.append(Variant(f"v{number:02d}", label, scenario, chosen))
