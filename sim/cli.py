@@ -252,12 +252,12 @@ def _checked(file: Path) -> str:
     """Check `file` as what its top keys say it is: an experiment (it has a design), calibration targets (inputs
     to fit) or a scenario; says which, if not a scenario."""
     from sim.calibration.targets import load_targets
-    from sim.scenario.experiment import load_experiment
+    from sim.scenario.experiment import load_runnable_experiment
     from sim.scenario.loading import load_runnable, read_yaml_source
 
     keys = set(read_yaml_source(file.resolve()).data)
     if keys & {"variants", "sweep"}:
-        experiment = load_experiment(file)
+        experiment = load_runnable_experiment(file)
         return f" (an experiment of {len(experiment.variants)} variants, each a valid scenario)"
     if "fit" in keys:
         targets = load_targets(file)
@@ -560,7 +560,7 @@ def _compare(args) -> None:
     from sim.report import write_comparison_report
     from sim.report.comparison import summary_lines
     from sim.results.storage import ExperimentDirectory
-    from sim.scenario.experiment import load_experiment
+    from sim.scenario.experiment import load_runnable_experiment
 
     _check_backend(args)
     _stop_on_sigterm()
@@ -573,7 +573,7 @@ def _compare(args) -> None:
         raise UserError("erhai compare: give an experiment FILE (or --resume DIR)")
     else:
         _check_out(args.out)
-        experiment = load_experiment(args.file)
+        experiment = load_runnable_experiment(args.file)
         folder = ExperimentDirectory(args.out)
         settings = experiment_settings(experiment, args.replicates, args.seed, args.population_size)
         execution = _planned(args, settings, experiment.variants[0].scenario,

@@ -175,7 +175,9 @@ def test_an_out_under_proc_is_one_message():
 
 
 @pytest.mark.parametrize("name, damage, command", [("manifest.json", b'{"status": "runn', "report"),
-                                                   ("scenario.json", b"\xff\xfe\x00garbage", "run --resume")])
+                                                   ("manifest.json", b'{"status": "complete"}', "report"),
+                                                   ("scenario.json", b"\xff\xfe\x00garbage", "run --resume"),
+                                                   ("scenario.json", b'{"name": "not a scenario"}', "report")])
 def test_a_damaged_run_file_is_one_message_naming_it(reference, tmp_path, name, damage, command):
     folder = tmp_path / "run"
     shutil.copytree(reference, folder)

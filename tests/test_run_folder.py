@@ -76,6 +76,9 @@ def test_parts_without_a_manifest_are_refused_and_force_starts_afresh(tmp_path):
     directory = stopped_run(tmp_path, "--seed", "1")
     (tmp_path / "manifest.json").unlink()
     (tmp_path / "notes.txt").write_text("the user's own")
+    left = [tmp_path / "summary.json.4242.partial", directory.parts / "r000009.json.4242.partial"]
+    for partial in left:  # what a run killed while writing leaves
+        partial.write_text("{")
     refused = erhai("run", UNIVERSAL, "--out", tmp_path, *QUICK, "--seed", "2")
     assert refused.returncode == 2
     assert f"{tmp_path} holds replicate parts but no manifest.json" in refused.stderr
@@ -84,6 +87,7 @@ def test_parts_without_a_manifest_are_refused_and_force_starts_afresh(tmp_path):
     assert manifest["status"] == "complete" and manifest["settings"]["seed"] == 2
     assert run_ids(directory) == {manifest["run_id"]}
     assert (tmp_path / "notes.txt").read_text() == "the user's own"
+    assert not any(partial.exists() for partial in left)
 
 
 def test_force_replaces_a_complete_run_of_other_settings(finished, tmp_path):

@@ -51,6 +51,7 @@ from typing import Iterator
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from sim.errors import UserError
 from sim.provenance import now
@@ -64,6 +65,7 @@ COMPARISON_TABLE, EXPERIMENT, COMPARISON_REPORT, VARIANTS = ("comparison.csv", "
                                                               "variants")
 BACKTEST_TABLE, BACKTEST_SUMMARY, BACKTEST_REPORT = "backtest.csv", "backtest.json", "backtest.pdf"
 RUNNING, COMPLETE = "running", "complete"
+MANIFEST_KEYS = ("status", "settings", "scenario_hash")  # what every manifest has, whatever erhai wrote it
 LOCK, CORRUPT = "erhai.lock", ".corrupt"
 _STRINGS = {"sex", "date", "regime", "residence", "order"}
 _INTEGERS = {"replicate", "year", "age_group", "months"}
@@ -184,10 +186,19 @@ class RunDirectory:
         return self.path / REPORT
 
     def manifest(self) -> dict:
+        """The run's manifest, or a UserError naming it if it lacks what every manifest has."""
+        path = self.path / MANIFEST
         try:
-            return read_json(self.path / MANIFEST)
+            manifest = read_json(path)
         except FileNotFoundError:
             raise UserError(f"{self.path}: no {MANIFEST}; not a folder written by erhai run") from None
+        settings = manifest.get("settings") if isinstance(manifest, dict) else None
+        missing = ([key for key in MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict)
+                   else list(MANIFEST_KEYS))
+        if missing or not isinstance(settings, dict) or set(settings) - set(EnsembleSettings.__dataclass_fields__):
+            said = f"lacks {', '.join(missing)}" if missing else "has settings erhai does not know"
+            raise UserError(f"{path}: damaged, it {said}; start again in another folder (or --force)")
+        return manifest
 
     @property
     def complete(self) -> bool:
@@ -209,7 +220,10 @@ class RunDirectory:
         tables = [f"{name}.{kind}" for name in TABLES for kind in ("csv", "parquet")]
         for name in (MANIFEST, SCENARIO, SUMMARY, REPORT, *tables):
             (self.path / name).unlink(missing_ok=True)
-        for part in (*self.parts.glob("r*.json"), *self.parts.glob(f"r*.json{CORRUPT}")):
+            for partial in self.path.glob(f"{name}.*.partial"):  # left by a run killed while writing it
+                partial.unlink()
+        for part in (*self.parts.glob("r*.json"), *self.parts.glob(f"r*.json{CORRUPT}"),
+                     *self.parts.glob("r*.json.*.partial")):
             part.unlink()
         if self.parts.is_dir() and not any(self.parts.iterdir()):
             self.parts.rmdir()
@@ -235,7 +249,11 @@ class RunDirectory:
         return json.dumps(read_json(self.path / SCENARIO))
 
     def scenario(self) -> Scenario:
-        return Scenario.model_validate_json(self.scenario_json())
+        try:
+            return Scenario.model_validate_json(self.scenario_json())
+        except ValidationError as error:
+            raise UserError(f"{self.path / SCENARIO}: damaged, not the scenario erhai wrote ({error.error_count()} "
+                            "problems); start again in another folder (or --force)") from None
 
     def settings(self) -> EnsembleSettings:
         return EnsembleSettings(**self.manifest()["settings"])

@@ -105,6 +105,19 @@ class Experiment:
         return "sweep" if self.swept else "variants"
 
 
+def load_runnable_experiment(path: str | Path) -> Experiment:
+    """The experiment in `path` with every variant built as a run builds it (`sim.simulation.check_runnable`), so
+    that `erhai validate` refuses first what `erhai compare` would refuse halfway, naming the variant."""
+    from sim.simulation import check_runnable  # the run's own code, which needs this package's schema
+    experiment = load_experiment(path)
+    for variant in experiment.variants:
+        try:
+            check_runnable(variant.scenario)
+        except UserError as exc:
+            raise UserError(f"{path}: variant {variant.name}: {exc}") from None
+    return experiment
+
+
 def load_experiment(path: str | Path) -> Experiment:
     path = Path(path).resolve()
     source = read_yaml_source(path)
