@@ -260,7 +260,10 @@ class RunDirectory:
 
     def finished(self) -> set[int]:
         """Numbers of the replicates whose results are saved. A part that does not parse (cut short by a full
-        disk, say) is set aside with a warning, so its replicate runs again; a part of another run is refused."""
+        disk, say) is set aside with a warning, so its replicate runs again; a part of another run is refused.
+        A folder no run has started in has none (whatever parts it holds are refused when a run claims it)."""
+        if not self.exists:
+            return set()
         run_id, numbers = self.run_id(), set()
         for path in sorted(self.parts.glob("r*.json")):
             number = int(path.stem[1:])
