@@ -18,7 +18,7 @@ HUNAN = ROOT / "scenarios" / "hunan_2010_base.yaml"
 TRUTH = {"population.births_per_year": 780_000.0, "mortality.e0_female_years": 80.0}
 PRIORS = {"population.births_per_year": {"dist": "normal", "mean": 860_700, "sd": 100_000},
           "mortality.e0_female_years": {"dist": "normal", "mean": 77.4, "sd": 3.0}}
-SETTINGS = CalibrationSettings(seed=5, particles=30, generations=3, population_size=20_000, predictive_replicates=20)
+SETTINGS = CalibrationSettings(seed=5, particles=30, generations=3, population_size=10_000, predictive_replicates=20)
 # the chance spread of each target between replicates at the truth at 20,000 agents (measured over ten seeds),
 # which is what a simulation's distance from the observations carries
 SD = {"births": 55_000, "deaths": 40_000}
