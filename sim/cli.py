@@ -525,7 +525,7 @@ def _planned(args, settings, scenario, folders: list) -> Execution:
     the workers of use, the time it takes said (not with --quiet), and a UserError if its memory cannot fit
     (unless --ignore-limits). The Dask backend's cores and memory are the cluster's, so only replicates cap it."""
     local = args.backend == "loky"
-    left = sum(settings.replicates - len(folder.finished() & set(range(settings.replicates)))
+    left = sum(settings.replicates - len(folder.saved() & set(range(settings.replicates)))
                for folder in folders)
     workers = _workers(args, min(left, settings.replicates), local)
     if local and left:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from sim.errors import UserError
+from sim.progress import duration
 from sim.results.runs import people_per_agent
 from sim.scenario.distributions import central
 from sim.scenario.schema import Scenario
@@ -38,7 +39,7 @@ class Estimate:
         return _memory(self.workers, self.worker_bytes)
 
     def __str__(self) -> str:
-        return f"about {_duration(self.seconds)} on {self.workers} {'worker' if self.workers == 1 else 'workers'}"
+        return f"about {duration(_rounded(self.seconds))} on {self.workers} {'worker' if self.workers == 1 else 'workers'}"
 
 
 def useful_workers(jobs: int, replicates: int, cores: int | None) -> int:
@@ -93,9 +94,8 @@ def _size(count: int) -> str:
     return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.0f} MiB"
 
 
-def _duration(seconds: float) -> str:
+def _rounded(seconds: float) -> float:
+    """An estimate's time to the precision it has: tens of seconds, whole minutes, tenths of an hour."""
     if seconds < 90:
-        return f"{max(10, round(seconds, -1)):.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return max(10, round(seconds, -1))
+    return round(seconds / 60) * 60 if seconds < 90 * 60 else round(seconds / 360) * 360

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.results.sensitivity import MIN_RUNS, no_effect_sd, variance_shares
+from sim.results.sensitivity import HARMONICS, MIN_RUNS, no_effect_sd, variance_shares
 
 N = 200
 Z = 4.0  # standard deviations: a chance of about 6e-5 to misjudge one estimate
@@ -32,13 +32,15 @@ def test_an_outcome_of_one_input_ranks_it_first_with_most_of_the_variance():
 
 
 def test_the_noise_floor_is_the_scatter_of_an_input_without_effect():
-    # 200 estimates of a share that is zero: their sd has a relative standard error of about 1 / sqrt(2 * 200);
-    # the formula itself is good to about 10%
+    # 200 estimates of a share that is zero, each a sum of M exponential harmonic powers (kurtosis 3 + 6 / M):
+    # their sd has a relative standard error of sqrt((kurtosis - 1) / (4 * 200))
     rng = np.random.default_rng(7)
+    count = 200
     estimates = [variance_shares(_inputs(rng, ("none",)), _outcome(rng.normal(size=N)))["share"].iloc[0]
-                 for _ in range(200)]
-    assert np.mean(estimates) == pytest.approx(0, abs=Z * no_effect_sd(N) / np.sqrt(200))
-    assert np.std(estimates) == pytest.approx(no_effect_sd(N), rel=Z / np.sqrt(400) + 0.1)
+                 for _ in range(count)]
+    assert np.mean(estimates) == pytest.approx(0, abs=Z * no_effect_sd(N) / np.sqrt(count))
+    kurtosis = 3 + 6 / HARMONICS
+    assert np.std(estimates) == pytest.approx(no_effect_sd(N), rel=Z * np.sqrt((kurtosis - 1) / (4 * count)))
 
 
 def test_shares_align_inputs_and_outcome_by_replicate_and_drop_constant_inputs():

@@ -20,16 +20,21 @@ FIRST_MOTHER_AGE, LAST_MOTHER_AGE = 15, 49
 ORDERS = ("order1", "order2", "order3plus")
 
 
+def _refused(path: Path, line: int, field: str, message: str) -> UserError:
+    """The error of a data table's one problem, at its file, line and column."""
+    return UserError([Problem(Path(path), line, field, message)])
+
+
 def _read(path: Path, columns: set[str], numbers: tuple[str, ...], **filters: str) -> pd.DataFrame:
     """The table at `path` with `columns`, its `numbers` columns counts (an empty cell is none), the rows where
     each column of `filters` has its value; each row's index is its line in the file."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError([Problem(Path(path), 1, "", f"cannot read the table: {exc}")]) from None
+        raise _refused(path, 1, "", f"cannot read the table: {exc}") from None
     missing = columns - set(table.columns)
     if missing:
-        raise UserError([Problem(Path(path), 1, "", f"missing columns {sorted(missing)}; has {list(table.columns)}")])
+        raise _refused(path, 1, "", f"missing columns {sorted(missing)}; has {list(table.columns)}")
     table.index += 2  # the header is line 1
     table = table[(table != "").any(axis=1)]
     for column in numbers:
@@ -37,7 +42,7 @@ def _read(path: Path, columns: set[str], numbers: tuple[str, ...], **filters: st
     for column, value in filters.items():
         table = table[table[column] == value]
         if table.empty:
-            raise UserError([Problem(Path(path), 1, column, f"no rows with {column} = {excerpt(value)}")])
+            raise _refused(path, 1, column, f"no rows with {column} = {excerpt(value)}")
     return table
 
 
@@ -46,9 +51,8 @@ def _counts(path: Path, cells: pd.Series) -> pd.Series:
     values = pd.to_numeric(cells.str.strip().replace("", "0"), errors="coerce")
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
-        raise UserError([Problem(Path(path), int(line), str(cells.name), f"expected a count, a number at least 0; "
-                                                                        f"got {excerpt(cells[line])}")
-                         for line in cells.index[bad]])
+        raise UserError([Problem(Path(path), int(line), str(cells.name), "expected a count, a number at least 0; "
+                                 f"got {excerpt(cells[line])}") for line in cells.index[bad]])
     return values.astype(float)
 
 
@@ -59,8 +63,8 @@ def _age_groups(path: Path, labels: pd.Series) -> np.ndarray:
         try:
             bounds.append(_group_bounds(label))
         except ValueError:
-            raise UserError([Problem(Path(path), int(line), "age_group", f"expected an age group such as 0, 1-4 "
-                                                                          f"or {OPEN_AGE}+; got {excerpt(label)}")])
+            raise _refused(path, int(line), "age_group", f"expected an age group such as 0, 1-4 or {OPEN_AGE}+; "
+                           f"got {excerpt(label)}") from None
     bounds = np.array(bounds)
     order = np.argsort(bounds[:, 0], kind="stable")
     expected_low = 0
@@ -68,12 +72,12 @@ def _age_groups(path: Path, labels: pd.Series) -> np.ndarray:
         if low != expected_low or high <= low:
             what = "overlaps the group before" if low < expected_low else "leaves out ages before it" \
                 if low > expected_low else "is empty"
-            raise UserError([Problem(Path(path), int(line), "age_group",
-                                     f"{excerpt(labels[line])} {what}: groups must cover the ages from 0 once each")])
+            raise _refused(path, int(line), "age_group",
+                           f"{excerpt(labels[line])} {what}: groups must cover the ages from 0 once each")
         expected_low = high
     if not labels[labels.index[order[-1]]].strip().endswith(f"{OPEN_AGE}+"):
-        raise UserError([Problem(Path(path), int(labels.index[order[-1]]), "age_group",
-                                 f"the last group must be the open one, {OPEN_AGE}+")])
+        raise _refused(path, int(labels.index[order[-1]]), "age_group",
+                       f"the last group must be the open one, {OPEN_AGE}+")
     return bounds
 
 
@@ -97,7 +101,7 @@ def single_year_age_sex(path: Path, area: str) -> np.ndarray:
     bounds = _age_groups(path, table["age_group"])
     for sex in ("male", "female"):
         if not table[sex].sum():
-            raise UserError([Problem(Path(path), 1, sex, f"no {sex} people in {excerpt(area)}")])
+            raise _refused(path, 1, sex, f"no {sex} people in {excerpt(area)}")
     order = np.argsort(bounds[:, 0])
     edges = np.concatenate([[0], bounds[order, 1]])
     result = np.empty((2, OPEN_AGE + 1))
@@ -117,14 +121,14 @@ def mother_age_pattern(path: Path, residences: tuple[str, ...]) -> np.ndarray:
     table = _read(path, {"residence", "age", *ORDERS}, ORDERS)
     table = table[table["residence"].isin(list(residences))]
     if table.empty:
-        raise UserError([Problem(Path(path), 1, "residence", f"no rows for residence {residences}")])
+        raise _refused(path, 1, "residence", f"no rows for residence {residences}")
     table = table.assign(age=_mother_ages(path, table))
     by_age = table.groupby("age")[list(ORDERS)].sum().reindex(range(FIRST_MOTHER_AGE, LAST_MOTHER_AGE + 1))
     counts = by_age.fillna(0).to_numpy(float).T
     for column, total in zip(ORDERS, counts.sum(axis=1)):
         if not total:
-            raise UserError([Problem(Path(path), 1, column, f"no births at the ages {FIRST_MOTHER_AGE}-"
-                                                            f"{LAST_MOTHER_AGE} for residence {residences}")])
+            raise _refused(path, 1, column, f"no births at the ages {FIRST_MOTHER_AGE}-{LAST_MOTHER_AGE} for "
+                           f"residence {residences}")
     pattern = counts / counts.sum(axis=1, keepdims=True)
     pattern.flags.writeable = False  # cached: shared by every caller
     return pattern
@@ -135,12 +139,12 @@ def _mother_ages(path: Path, table: pd.DataFrame) -> pd.Series:
     ages = pd.to_numeric(table["age"], errors="coerce")
     for line in table.index:
         if not FIRST_MOTHER_AGE <= ages[line] <= LAST_MOTHER_AGE or ages[line] != int(ages[line]):
-            raise UserError([Problem(Path(path), int(line), "age", f"expected a whole age {FIRST_MOTHER_AGE}-"
-                                                                   f"{LAST_MOTHER_AGE}; got {excerpt(table['age'][line])}")])
+            raise _refused(path, int(line), "age", f"expected a whole age {FIRST_MOTHER_AGE}-{LAST_MOTHER_AGE}; "
+                           f"got {excerpt(table['age'][line])}")
     repeated = table.index[table.assign(age=ages).duplicated(["residence", "age"])]
     if len(repeated):
-        raise UserError([Problem(Path(path), int(repeated[0]), "age", f"a second row for age "
-                                                                      f"{table['age'][repeated[0]]} of this residence")])
+        raise _refused(path, int(repeated[0]), "age",
+                       f"a second row for age {table['age'][repeated[0]]} of this residence")
     return ages.astype(int)
 
 
@@ -152,8 +156,8 @@ def births_by_order(path: Path, area: str, residence: str = "all") -> pd.DataFra
     grouped = table.groupby(order)[["male", "female"]].sum()
     empty = [f"{o}" for o in ("1", "2", "3+") if o not in grouped.index or not grouped.loc[o].all()]
     if empty:
-        raise UserError([Problem(Path(path), 1, "order", f"no boys or no girls of birth order {', '.join(empty)} "
-                                                         f"in {excerpt(area)}, residence {excerpt(residence)}")])
+        raise _refused(path, 1, "order", f"no boys or no girls of birth order {', '.join(empty)} in "
+                       f"{excerpt(area)}, residence {excerpt(residence)}")
     total = grouped.sum(axis=1)
     grouped["share"] = total / total.sum()
     grouped["sex_ratio"] = 100 * grouped["male"] / grouped["female"]

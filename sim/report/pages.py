@@ -27,7 +27,7 @@ from sim.report.wording import (AGE_TITLES, BIRTH_ORDERS, age_group_label, assum
                                 headline_outcome_words, how_run, input_range, interval, movers, plain_input_words,
                                 population_noun, rescaling_note, short_outcome_words, size_spread_note, start_words)
 from sim.results.runs import EnsembleResult
-from sim.results.sensitivity import HARMONICS, noise_floor, variance_shares
+from sim.results.sensitivity import HARMONICS, noise_floor
 
 NATURAL_SEX_RATIO = 105  # boys per 100 girls born where births are not selected by sex
 TOP_INPUTS = 10
@@ -45,13 +45,8 @@ def _bands(run: EnsembleResult) -> str:
 
 def drivers(run: EnsembleResult) -> dict[str, pd.DataFrame | str]:
     """Each headline outcome's `variance_shares`, or why the runs cannot give them (in words)."""
-    found = {}
-    for outcome in headline_outcome_words(run):
-        try:
-            found[outcome] = variance_shares(run.inputs, run.outcomes[outcome])
-        except ValueError as exc:
-            found[outcome] = f"Cannot rank the inputs: {exc}."
-    return found
+    return {outcome: shares if isinstance(shares, pd.DataFrame) else f"Cannot rank the inputs: {shares}."
+            for outcome, shares in run.input_shares.items()}
 
 
 def answer_page(run: EnsembleResult) -> Figure:

@@ -79,8 +79,10 @@ def points(difference: float) -> str:
     return f"{value:+.1f}" if abs(value) < 0.5 else f"{value:+.0f}"
 
 
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+def _number(value: float, form: str = "g") -> str:
+    """A number as a planner reads it: thousands whole, with separators; smaller ones in `form` (a drawn value,
+    "2g": to two significant figures)."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:{form}}"
 
 
 def age_group_label(low: int, last: bool) -> str:
@@ -363,12 +365,8 @@ def input_range(run: EnsembleResult, name: str) -> str:
     if scenario.inputs_from is None or name not in taken_from_posterior(scenario):
         return describe(value_at(scenario, name))
     drawn = run.inputs[name]
-    return (f"fitted, {_significant(drawn.median())} (90% of futures {_significant(drawn.quantile(0.05))} to "
-            f"{_significant(drawn.quantile(0.95))})")
-
-
-def _significant(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2g}"
+    low, middle, high = (_number(drawn.quantile(q), ".2g") for q in (0.05, 0.5, 0.95))
+    return f"fitted, {middle} (90% of futures {low} to {high})"
 
 
 def value_at(scenario: Scenario, dotted: str) -> float | BaseDistribution:

@@ -8,6 +8,7 @@ reports read them from these objects, never from files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from sim.indicators import INDICATORS, PYRAMID_GROUPS
 from sim.results.caps import Cap, caps_of, headline_outcomes
+from sim.results.sensitivity import variance_shares
 from sim.results.summary import Summary
 from sim.scenario.distributions import central
 from sim.scenario.schema import Scenario
@@ -121,10 +123,23 @@ class EnsembleResult:
     def caps(self) -> list[Cap]:
         return caps_of(self.scenario.targets)  # in people, as the counts are, whatever the agents stand for
 
-    @property
+    @cached_property
     def outcomes(self) -> pd.DataFrame:
         """The headline outcomes of every cap, one row per replicate (`sim.results.caps`)."""
         return headline_outcomes(self.yearly, self.caps)
+
+    @cached_property
+    def input_shares(self) -> dict[str, pd.DataFrame | str]:
+        """Per headline outcome (by its column of `outcomes`), the share of its spread each drawn input explains
+        (`sim.results.sensitivity.variance_shares`), or why the runs cannot tell (a sentence); once per run, as
+        every report page that names the inputs asks for them."""
+        shares = {}
+        for outcome in (cap.headline.outcome for cap in self.caps):
+            try:
+                shares[outcome] = variance_shares(self.inputs, self.outcomes[outcome])
+            except ValueError as exc:
+                shares[outcome] = str(exc)
+        return shares
 
     @property
     def base_year(self) -> int:

@@ -44,7 +44,7 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Iterator
 
@@ -151,6 +151,11 @@ class MemoryStore:
     def finished(self) -> set[int]:
         return set(self._replicates)
 
+    def saved(self) -> set[int]:
+        """Numbers of the replicates with a part file, unread and unchecked: what is left to run, as an estimate
+        before the run holds the folder (`finished` is what it then runs on)."""
+        return {int(part.stem[1:]) for part in self.parts.glob("r*.json")}
+
     def save(self, replicate: ReplicateResult) -> None:
         self._replicates[replicate.number] = replicate
 
@@ -192,12 +197,9 @@ class RunDirectory:
             manifest = read_json(path)
         except FileNotFoundError:
             raise UserError(f"{self.path}: no {MANIFEST}; not a folder written by erhai run") from None
-        settings = manifest.get("settings") if isinstance(manifest, dict) else None
-        missing = ([key for key in MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict)
-                   else list(MANIFEST_KEYS))
-        if missing or not isinstance(settings, dict) or set(settings) - set(EnsembleSettings.__dataclass_fields__):
-            said = f"lacks {', '.join(missing)}" if missing else "has settings erhai does not know"
-            raise UserError(f"{path}: damaged, it {said}; start again in another folder (or --force)")
+        damage = _manifest_damage(manifest)
+        if damage:
+            raise UserError(f"{path}: damaged, it {damage}; start again in another folder (or --force)")
         return manifest
 
     @property
@@ -235,15 +237,12 @@ class RunDirectory:
         write_json(self.path / MANIFEST, {**manifest, "status": RUNNING, "started": now(), "finished": None})
 
     def discard(self) -> None:
-        """Remove what `create` and `save` wrote, for a run that could never finish, and the folder if that leaves
-        it empty (it may be one the user keeps other things in)."""
-        for part in self.parts.glob("r*.json"):
-            part.unlink()
-        for path in (self.path / MANIFEST, self.path / SCENARIO, self.path / LOCK):
-            path.unlink()
-        for folder in (self.parts, self.path):
-            if not any(folder.iterdir()):
-                folder.rmdir()
+        """Remove what the run wrote, for a run that could never finish, its lock too, and the folder if that
+        leaves it empty (it may be one the user keeps other things in)."""
+        self.clear()
+        (self.path / LOCK).unlink()
+        if not any(self.path.iterdir()):
+            self.path.rmdir()
 
     def scenario_json(self) -> str:
         return json.dumps(read_json(self.path / SCENARIO))
@@ -261,9 +260,7 @@ class RunDirectory:
     def finished(self) -> set[int]:
         """Numbers of the replicates whose results are saved. A part that does not parse (cut short by a full
         disk, say) is set aside with a warning, so its replicate runs again; a part of another run is refused.
-        A folder no run has started in has none (whatever parts it holds are refused when a run claims it)."""
-        if not self.exists:
-            return set()
+        Only the run that holds the folder (`claimed`) may ask, as a part may be moved."""
         run_id, numbers = self.run_id(), set()
         for path in sorted(self.parts.glob("r*.json")):
             number = int(path.stem[1:])
@@ -276,6 +273,11 @@ class RunDirectory:
             else:
                 numbers.add(number)
         return numbers
+
+    def saved(self) -> set[int]:
+        """Numbers of the replicates with a part file, unread and unchecked: what is left to run, as an estimate
+        before the run holds the folder (`finished` is what it then runs on)."""
+        return {int(part.stem[1:]) for part in self.parts.glob("r*.json")}
 
     def save(self, replicate: ReplicateResult) -> None:
         part = {"run_id": self.run_id(), "replicate": replicate.number, "inputs": replicate.inputs,
@@ -363,13 +365,12 @@ class RunDirectory:
             raise UserError(f"{self.path}: missing {', '.join(missing)}; was it written by an older erhai run?")
         self._check_tables(manifest)
         tables = {name: pq.read_table(self.path / f"{name}.parquet").to_pandas() for name in TABLES}
-        summary = Summary.from_json(json.loads((self.path / SUMMARY).read_text()))
+        summary = Summary.from_json(read_json(self.path / SUMMARY))
         for name in ("replicates", "inputs"):  # the tables with rows for every replicate
             self._check_replicates(f"{name}.parquet", set(tables[name].replicate), manifest["replicates"])
         self._check_replicates(SUMMARY, set(range(summary.replicates)), manifest["replicates"])
         return EnsembleResult(self.scenario(), self.settings(), manifest, summary, path=self.path,
                               **{TABLE_FIELDS[name]: table for name, table in tables.items()})
-
 
     def _check_tables(self, manifest: dict) -> None:
         """A UserError naming the first final table that is not as the run wrote it: of another size (cut short or
@@ -391,6 +392,17 @@ class RunDirectory:
         if found != set(range(count)):
             raise UserError(f"{self.path / name} holds {len(found):,} replicates, the manifest {count:,}: it is not "
                             "this run's; run again with --force")
+
+
+def _manifest_damage(manifest) -> str:
+    """What is wrong with a manifest as read ('' if nothing): what every manifest has, it must."""
+    missing = [key for key in MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict) else MANIFEST_KEYS
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    settings = manifest["settings"]
+    if not isinstance(settings, dict) or set(settings) - {field.name for field in fields(EnsembleSettings)}:
+        return "has settings erhai does not know"
+    return ""
 
 
 class CorruptPart(UserError):

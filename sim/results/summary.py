@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 from scipy.stats import binomtest
@@ -28,23 +29,31 @@ DESIGN_COLUMNS = ("replicate", "year")
 
 @dataclass(frozen=True)
 class Probability:
-    """A share of replicates, its Wilson 95% interval and its Monte Carlo standard error, and the counts it is
-    (a planner reads "16 of 200 simulated futures" more surely than 8%)."""
+    """A share of replicates, from the counts it is (a planner reads "16 of 200 simulated futures" more surely
+    than 8%): with its Wilson 95% interval and its Monte Carlo standard error."""
 
-    p: float
-    ci95: tuple[float, float]
-    mcse: float
     runs_exceeding: int
     runs: int
 
     @classmethod
     def of(cls, k: int, n: int) -> Probability:
         """k of n replicates exceed."""
+        return cls(k, n)
+
+    @property
+    def p(self) -> float:
+        return self.runs_exceeding / self.runs
+
+    @cached_property
+    def ci95(self) -> tuple[float, float]:
         # Wilson rather than Wald: it stays inside [0, 1] and keeps its coverage when k is 0 or n,
         # which is where a cap that is clearly met or clearly broken puts us
-        interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-        p = k / n
-        return cls(p, (float(interval.low), float(interval.high)), math.sqrt(p * (1 - p) / n), k, n)
+        interval = binomtest(self.runs_exceeding, self.runs).proportion_ci(confidence_level=0.95, method="wilson")
+        return float(interval.low), float(interval.high)
+
+    @property
+    def mcse(self) -> float:
+        return math.sqrt(self.p * (1 - self.p) / self.runs)
 
     @property
     def half_width(self) -> float:
@@ -56,7 +65,7 @@ class Probability:
 
     @classmethod
     def from_json(cls, data: dict) -> Probability:
-        return cls(data["p"], tuple(data["ci95"]), data["mcse"], data["runs_exceeding"], data["runs"])
+        return cls(data["runs_exceeding"], data["runs"])
 
 
 @dataclass(frozen=True)

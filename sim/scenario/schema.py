@@ -81,7 +81,8 @@ class Period(Section):
 
     start: Date = Field(description="first simulated day; the base population is the state just before it")
     end: Date = Field(description="last simulated day (inclusive)")
-    time_step_months: Annotated[Literal[1, 3, 6, 12], BeforeValidator(_not_bool)] = Field(1, description="months per model step")
+    time_step_months: Annotated[Literal[1, 3, 6, 12], BeforeValidator(_not_bool)] = Field(
+        1, description="months per model step")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -155,7 +156,8 @@ class Population(Section):
     census_file: Path = Field(description="CSV: area, age_group, male, female (five-year groups)")
     census_area: str
     census_date: Date
-    births_per_year: bounded(0.0, open_low=True) = Field(description="births a year before the base date (sizes the 0-4 cohorts)")
+    births_per_year: bounded(0.0, open_low=True) = Field(
+        description="births a year before the base date (sizes the 0-4 cohorts)")
     calibration: Calibration
     urban_share: Probability = Field(description="share of the population with urban hukou")
     only_child_share: list[OnlyChildShare] = Field(min_length=1)
@@ -254,7 +256,8 @@ class Mortality(Section):
 
 
 class Marriage(Section):
-    first_birth_interval_mean_months: bounded(0.0, 120.0, open_low=True) = Field(description="mean months from first marriage to first birth")
+    first_birth_interval_mean_months: bounded(0.0, 120.0, open_low=True) = Field(
+        description="mean months from first marriage to first birth")
     husband_age_gap_mean_years: bounded(-10.0, 20.0)
     husband_age_gap_sd_years: bounded(0.0, 10.0, open_low=True)
     min_age_women: Annotated[Number, Field(ge=15, le=30)] = 18
@@ -267,7 +270,7 @@ class Migration(Section):
     female_share: Probability
     age_pattern: list[AgeShareRow] = Field(min_length=1, description="share of net migrants by age group start")
 
-    _ages_increase = field_validator("age_pattern")(_ages_increase)
+    _pattern_ages_increase = field_validator("age_pattern")(_ages_increase)
 
     @field_validator("age_pattern")
     @classmethod
@@ -319,7 +322,8 @@ class CatchUp(Section):
 
     hazard_multiplier: bounded(0.0, 20.0, open_low=True) = Field(
         description="their conception rate against others' within the rules, while the window is open")
-    window_months: bounded(0.0, 600.0, open_low=True) = Field(description="months from the relaxation that the multiplier lasts")
+    window_months: bounded(0.0, 600.0, open_low=True) = Field(
+        description="months from the relaxation that the multiplier lasts")
     min_months_since_birth: Months = Field(
         description="a woman whose last child is younger would not have had the next by now under any rules: "
                     "she is not in the backlog")
